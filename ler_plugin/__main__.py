@@ -1,0 +1,3 @@
+from ler_plugin.cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""Every table, imported once so `Base.metadata` is complete (Alembic, tests, the CLI)."""
+
+from ler_plugin.audit import AuditEvent
+from ler_plugin.badges.models import Badge, PendingClaim
+from ler_plugin.db import Base
+from ler_plugin.districts.models import District, RulesetVersion, School
+from ler_plugin.lti.models import Deployment, Platform
+from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
+from ler_plugin.wallet.models import (
+    Evidence,
+    License,
+    Record,
+    SchoolMembership,
+    Teacher,
+    TeacherEmail,
+    TeacherIdentity,
+    Wallet,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "AuditEvent",
+    "Badge",
+    "Deployment",
+    "District",
+    "Evidence",
+    "License",
+    "PendingClaim",
+    "Platform",
+    "Provider",
+    "ProviderCredential",
+    "ProviderIssuer",
+    "Record",
+    "RulesetVersion",
+    "School",
+    "SchoolMembership",
+    "Teacher",
+    "TeacherEmail",
+    "TeacherIdentity",
+    "Wallet",
+    "metadata",
+]

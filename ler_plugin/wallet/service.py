@@ -1,0 +1,252 @@
+"""Teachers, their wallets and the records in them.
+
+A wallet belongs to its teacher: only that teacher reads it whole. District staff see what the
+teacher shared with the district (and what the district issued) through the rollups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from ler_plugin.audit import record_event
+from ler_plugin.errors import Forbidden
+from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, encode_cursor
+from ler_plugin.principal import Principal, Role
+from ler_plugin.wallet.errors import WalletError
+from ler_plugin.wallet.models import (
+    Record,
+    RecordKind,
+    RecordSource,
+    RecordStatus,
+    Teacher,
+    Visibility,
+    Wallet,
+)
+
+MAX_QUANTITY = Decimal("1000")
+TITLE_MAX = 500
+
+
+@dataclass(frozen=True)
+class RecordInput:
+    kind: RecordKind
+    title: str
+    completed_on: dt.date
+    source: RecordSource
+    status: RecordStatus
+    clock_hours: Decimal | None = None
+    ceus: Decimal | None = None
+    started_on: dt.date | None = None
+    description: str | None = None
+    provider_id: int | None = None
+    provider_name: str | None = None
+    category: str | None = None
+    skills: list[str] = field(default_factory=list)
+    reflection: str | None = None
+    visibility: Visibility = Visibility.DISTRICT
+    source_key: str | None = None
+
+
+@dataclass(frozen=True)
+class WalletTotals:
+    records: int
+    clock_hours: Decimal
+    ceus: Decimal
+    badges: int
+
+
+def quantity(value: object, name: str) -> Decimal | None:
+    """Parse hours or CEUs: exact decimals, not negative, at most two places, within reason."""
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise WalletError(f"bad_{name}", f"{name.replace('_', ' ')} must be a number") from None
+    if not number.is_finite() or number < 0 or number > MAX_QUANTITY:
+        raise WalletError(
+            f"bad_{name}", f"{name.replace('_', ' ')} must be between 0 and {MAX_QUANTITY}"
+        )
+    if number != number.quantize(Decimal("0.01")):
+        raise WalletError(f"bad_{name}", f"{name.replace('_', ' ')} has at most two decimals")
+    return number.quantize(Decimal("0.01"))
+
+
+def validate(data: RecordInput) -> None:
+    if not data.title.strip():
+        raise WalletError("bad_title", "a record needs a title")
+    if len(data.title) > TITLE_MAX:
+        raise WalletError("bad_title", f"the title is longer than {TITLE_MAX} characters")
+    if data.started_on and data.started_on > data.completed_on:
+        raise WalletError("bad_dates", "the start date is after the completion date")
+    if data.completed_on > dt.date.today() + dt.timedelta(days=1):
+        raise WalletError("bad_dates", "the completion date is in the future")
+    for name in ("clock_hours", "ceus"):
+        quantity(getattr(data, name), name)
+
+
+async def ensure_teacher(
+    *,
+    session: AsyncSession,
+    district_id: int,
+    display_name: str,
+    given_name: str | None = None,
+    family_name: str | None = None,
+) -> Teacher:
+    """A new teacher with their wallet (every teacher has exactly one)."""
+    teacher = Teacher(
+        district_id=district_id,
+        display_name=display_name.strip() or "Teacher",
+        given_name=given_name,
+        family_name=family_name,
+    )
+    session.add(teacher)
+    await session.flush()
+    session.add(Wallet(teacher_id=teacher.id))
+    await session.flush()
+    return teacher
+
+
+async def wallet_of(
+    *, session: AsyncSession, principal: Principal, teacher_id: int | None = None
+) -> Wallet:
+    """The wallet a principal may read whole: their own (or any, for the operator)."""
+    teacher_id = teacher_id or principal.teacher_id
+    if teacher_id is None:
+        raise Forbidden("forbidden", "only a teacher has a wallet")
+    if teacher_id != principal.teacher_id and Role.OPERATOR not in principal.roles:
+        raise Forbidden("forbidden", "a wallet is readable only by its teacher")
+    wallet = await session.scalar(select(Wallet).where(Wallet.teacher_id == teacher_id))
+    if wallet is None:
+        raise WalletError("wallet_not_found", "no wallet for that teacher", status=404)
+    return wallet
+
+
+async def get_teacher(*, session: AsyncSession, teacher_id: int) -> Teacher:
+    teacher = await session.get(Teacher, teacher_id)
+    if teacher is None:
+        raise WalletError("teacher_not_found", "no such teacher", status=404)
+    return teacher
+
+
+async def add_record(
+    *, session: AsyncSession, principal: Principal, wallet: Wallet, data: RecordInput
+) -> Record:
+    validate(data)
+    teacher = await get_teacher(session=session, teacher_id=wallet.teacher_id)
+    principal.require_district(teacher.district_id)
+    record = Record(
+        wallet_id=wallet.id,
+        district_id=teacher.district_id,
+        kind=data.kind,
+        source=data.source,
+        status=data.status,
+        visibility=data.visibility,
+        title=data.title.strip(),
+        description=data.description,
+        provider_id=data.provider_id,
+        provider_name=data.provider_name,
+        category=data.category,
+        skills=list(data.skills),
+        started_on=data.started_on,
+        completed_on=data.completed_on,
+        clock_hours=quantity(data.clock_hours, "clock_hours"),
+        ceus=quantity(data.ceus, "ceus"),
+        reflection=data.reflection,
+        source_key=data.source_key,
+    )
+    session.add(record)
+    await session.flush()
+    record_event(
+        session,
+        f"record:{data.source.value}:create",
+        actor_kind=principal.actor_kind,
+        actor_id=principal.subject,
+        district_id=teacher.district_id,
+        subject_type="record",
+        subject_id=record.id,
+    )
+    return record
+
+
+def _record_filter(
+    wallet_id: int, kinds: list[RecordKind] | None, search: str | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Record.wallet_id == wallet_id]
+    if kinds:
+        conditions.append(Record.kind.in_(kinds))
+    if search:
+        pattern = (
+            "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        conditions.append(
+            or_(
+                func.lower(Record.title).like(pattern, escape="\\"),
+                func.lower(func.coalesce(Record.provider_name, "")).like(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
+async def list_records(
+    *,
+    session: AsyncSession,
+    wallet: Wallet,
+    first: int = 20,
+    after: str | None = None,
+    kinds: list[RecordKind] | None = None,
+    search: str | None = None,
+) -> Page[Record]:
+    """Newest first, by (completed_on, id): stable under inserts, one query per page."""
+    first = check_first(first)
+    conditions = _record_filter(wallet.id, kinds, search)
+    total = await session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
+    query = select(Record).where(*conditions)
+    if after:
+        day, record_id = decode_cursor(after, 2)
+        try:
+            after_day = dt.date.fromisoformat(day)
+            after_id = int(record_id)
+        except (TypeError, ValueError):
+            raise PageError("bad_cursor", "the cursor is not one this server gave out") from None
+        query = query.where(
+            or_(
+                Record.completed_on < after_day,
+                and_(Record.completed_on == after_day, Record.id < after_id),
+            )
+        )
+    rows = list(
+        await session.scalars(
+            query.order_by(Record.completed_on.desc(), Record.id.desc()).limit(first + 1)
+        )
+    )
+    items = rows[:first]
+    cursors = [encode_cursor([r.completed_on.isoformat(), r.id]) for r in items]
+    return Page(items=items, cursors=cursors, has_next=len(rows) > first, total=total)
+
+
+async def totals(*, session: AsyncSession, wallet: Wallet) -> WalletTotals:
+    """Everything in the wallet that is not rejected, revoked or expired."""
+    live = Record.status.not_in([RecordStatus.REJECTED, RecordStatus.REVOKED, RecordStatus.EXPIRED])
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Record.clock_hours), 0),
+                func.coalesce(func.sum(Record.ceus), 0),
+                func.count().filter(Record.kind == RecordKind.BADGE),
+            ).where(Record.wallet_id == wallet.id, live)
+        )
+    ).one()
+    return WalletTotals(
+        records=row[0],
+        clock_hours=Decimal(str(row[1])).quantize(Decimal("0.01")),
+        ceus=Decimal(str(row[2])).quantize(Decimal("0.01")),
+        badges=row[3],
+    )
