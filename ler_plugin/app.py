@@ -21,21 +21,9 @@ from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
 from ler_plugin.principal import Principal
-from ler_plugin.sessions import read_token
+from ler_plugin.web.session import principal_from_request
 
 log = logging.getLogger("ler_plugin")
-
-
-def principal_from_request(settings: Settings, request: Request) -> Principal | LerError | None:
-    """The bearer token's principal, the reason it was refused, or None when there is none."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not token or scheme.lower() != "bearer":
-        return None
-    try:
-        return read_token(settings, token.strip())
-    except LerError as exc:
-        return exc
 
 
 class GraphQLApp(GraphQL[Context, None]):

@@ -9,7 +9,6 @@ from strawberry.types import ExecutionContext
 from graphql import GraphQLError
 from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
-from ler_plugin.api.wallet import Wallet, my_wallet
 
 
 @strawberry.type
@@ -19,7 +18,7 @@ class Viewer:
 
 
 @strawberry.type
-class Query:
+class ViewerQuery:
     @strawberry.field(description="Who is asking, as this server sees them.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.need_principal()

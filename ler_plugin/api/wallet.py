@@ -139,7 +139,7 @@ class Wallet:
         )
 
 
-async def my_wallet(info: Info) -> Wallet:
+async def _my_wallet(info: Info) -> Wallet:
     principal = info.context.need_principal()
     session = info.context.session
     wallet = await service.wallet_of(session=session, principal=principal)
@@ -148,4 +148,11 @@ async def my_wallet(info: Info) -> Wallet:
         id=strawberry.ID(str(wallet.id)),
         owner=TeacherProfile(id=strawberry.ID(str(teacher.id)), display_name=teacher.display_name),
         wallet_id=wallet.id,
+    )
+
+
+@strawberry.type
+class WalletQuery:
+    wallet: Wallet = strawberry.field(
+        resolver=_my_wallet, description="The signed-in teacher's own wallet."
     )
