@@ -1,14 +1,16 @@
-"""The GraphQL schema: each room contributes its fields; this module only assembles them."""
+"""The GraphQL schema: each room contributes its query and mutation types; this module assembles them."""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
 from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
+from ler_plugin.api.wallet import WalletQuery
 
 
 @strawberry.type
@@ -29,9 +31,9 @@ class ViewerQuery:
             else None,
         )
 
-    wallet: Wallet = strawberry.field(
-        resolver=my_wallet, description="The signed-in teacher's own wallet."
-    )
+
+# Each room contributes a query (and mutation) type: add yours to the tuple.
+Query = merge_types("Query", (ViewerQuery, WalletQuery))
 
 
 class Schema(strawberry.Schema):
