@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from ler_plugin.api.context import Context, NotSignedIn
-from ler_plugin.api.schema import schema
+from ler_plugin.api.schema import production_schema, schema
 from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
@@ -28,7 +28,10 @@ log = logging.getLogger("ler_plugin")
 
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide=None if settings.is_production else "graphiql")
+        super().__init__(
+            production_schema if settings.is_production else schema,
+            graphql_ide=None if settings.is_production else "graphiql",
+        )
         self.settings = settings
 
     async def get_context(self, request: Any, response: Any) -> Context:

@@ -129,10 +129,10 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, port: int | None = None) -> None:
         self.settings = settings
-        self.url = settings.base_url
-        port = int(self.url.rsplit(":", 1)[1])
+        port = port or int(settings.base_url.rsplit(":", 1)[1])
+        self.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(
             build_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
         )

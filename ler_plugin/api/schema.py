@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -10,6 +13,7 @@ from strawberry.types import ExecutionContext
 from graphql import GraphQLError
 from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
+from ler_plugin.api.limits import limit_extensions
 from ler_plugin.api.wallet import WalletQuery
 
 
@@ -43,12 +47,17 @@ class Schema(strawberry.Schema):
         """Expected errors are answers, not incidents; `mask_errors` logs the unexpected ones."""
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    """Production turns off introspection and "did you mean" suggestions (they map the schema)."""
+    extensions: list[Any] = [*limit_extensions(), mask_errors]
+    if production:
+        extensions.insert(0, DisableIntrospection)
     return Schema(
         query=Query,
-        config=StrawberryConfig(auto_camel_case=True),
-        extensions=[mask_errors],
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=production),
+        extensions=extensions,
     )
 
 
 schema = build_schema()
+production_schema = build_schema(production=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.config import Settings, SettingsError, load_settings
-from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 console = Console(stderr=True)
@@ -29,6 +30,8 @@ def settings(**overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def session_scope(cfg: Settings) -> AsyncIterator[AsyncSession]:
+    from ler_plugin.db import make_engine, make_session_factory
+
     engine = make_engine(cfg)
     try:
         async with make_session_factory(engine)() as session, session.begin():

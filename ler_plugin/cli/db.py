@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from ler_plugin import migrate
 from ler_plugin.cli.common import console, run, settings
-from ler_plugin.db import make_engine
 
 app = typer.Typer(no_args_is_help=True, help="The database schema.")
 
@@ -17,6 +15,9 @@ def upgrade(
     cfg = settings()
 
     async def go() -> None:
+        from ler_plugin import migrate
+        from ler_plugin.db import make_engine
+
         engine = make_engine(cfg)
         try:
             await migrate.upgrade(engine, cfg, revision)
@@ -33,6 +34,9 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. ba
     cfg = settings()
 
     async def go() -> None:
+        from ler_plugin import migrate
+        from ler_plugin.db import make_engine
+
         engine = make_engine(cfg)
         try:
             await migrate.downgrade(engine, cfg, revision)

@@ -3,8 +3,6 @@ from __future__ import annotations
 import typer
 
 from ler_plugin.cli.common import console, run, session_scope, settings
-from ler_plugin.districts import service
-from ler_plugin.principal import Principal
 
 app = typer.Typer(no_args_is_help=True, help="School districts (tenants).")
 
@@ -17,6 +15,9 @@ def add(
 ) -> None:
     """Create a district."""
     cfg = settings()
+
+    from ler_plugin.districts import service
+    from ler_plugin.principal import Principal
 
     async def go() -> int:
         async with session_scope(cfg) as session:

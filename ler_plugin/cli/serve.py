@@ -3,12 +3,8 @@ from __future__ import annotations
 import os
 
 import typer
-import uvicorn
 
-from ler_plugin import migrate
-from ler_plugin.app import build_app
 from ler_plugin.cli.common import console, run, session_scope, settings
-from ler_plugin.db import make_engine
 
 
 def serve(
@@ -17,6 +13,8 @@ def serve(
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
 ) -> None:
     """Serve the tool with the configured database (run `db upgrade` first)."""
+    import uvicorn
+
     settings()  # fail here, with the setting named, rather than inside each worker
     uvicorn.run(
         "ler_plugin.app:app_from_environment",
@@ -37,7 +35,12 @@ def demo(
     ),
 ) -> None:
     """Serve the whole product with a demo district and a demo LMS page."""
+    import uvicorn
+
     from ler_plugin import demo as demo_data
+    from ler_plugin import migrate
+    from ler_plugin.app import build_app
+    from ler_plugin.db import make_engine
 
     base_url = os.environ.get("LER_BASE_URL") or f"http://{host}:{port}"
     cfg = settings(
