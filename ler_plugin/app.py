@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,6 +22,7 @@ from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
 from ler_plugin.principal import Principal
+from ler_plugin.web.middleware import RequestMiddleware, configure_logging
 from ler_plugin.web.session import principal_from_request
 
 log = logging.getLogger("ler_plugin")
@@ -75,6 +77,23 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+async def readyz(request: Request) -> Response:
+    """Ready to serve: the database answers and its schema is at the migrations' head."""
+    from ler_plugin import migrate
+
+    try:
+        current, expected = await migrate.revisions(
+            request.app.state.engine, request.app.state.settings
+        )
+    except Exception:
+        log.exception("readiness check failed")
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    if current != expected:
+        body = {"status": "migrating", "database": sorted(current), "expected": sorted(expected)}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok", "revision": sorted(current)})
+
+
 def build_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -86,12 +105,15 @@ def build_app(settings: Settings) -> Starlette:
         finally:
             await engine.dispose()
 
+    configure_logging(settings)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/graphql", WithSession(GraphQLApp(settings)), methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestMiddleware, settings=settings)],
     )
     app.state.settings = settings
     return app

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where local files live.")
     log_level: str = Field(default="INFO")
+    log_format: str = Field(default="text", description="text or json (one JSON object per line).")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed.",
+    )
+    max_body_bytes: int = Field(
+        default=12 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -75,6 +83,25 @@ class Settings(BaseSettings):
     def _environment(cls, value: str) -> str:
         if value not in ("development", "production", "demo", "test"):
             raise ValueError("must be one of development, production, demo, test")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value not in ("text", "json"):
+            raise ValueError("must be text or json")
         return value
 
     @field_validator("database_schema")

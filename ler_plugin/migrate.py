@@ -51,3 +51,16 @@ async def _run(engine: AsyncEngine, settings: Settings, action: object) -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(run)
+
+
+async def revisions(engine: AsyncEngine, settings: Settings) -> tuple[set[str], set[str]]:
+    """(the revisions the database is at, the heads the code expects)."""
+    from alembic.script import ScriptDirectory
+
+    expected = set(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
+
+    def current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(current), expected

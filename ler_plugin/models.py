@@ -6,6 +6,7 @@ from ler_plugin.db import Base
 from ler_plugin.districts.models import District, RulesetVersion, School
 from ler_plugin.lti.models import Deployment, Platform
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
+from ler_plugin.ratelimit import RateCounter
 from ler_plugin.wallet.models import (
     Evidence,
     License,
@@ -31,6 +32,7 @@ __all__ = [
     "Provider",
     "ProviderCredential",
     "ProviderIssuer",
+    "RateCounter",
     "Record",
     "RulesetVersion",
     "School",
