@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ler_plugin.errors import LerError
 
@@ -111,6 +112,12 @@ def jwk_to_public_key(jwk: Any) -> PublicKey:
     except ValueError as exc:
         raise Ob3Error("key_malformed", f"JWK is not a valid public key: {exc}") from None
     raise Ob3Error("key_unsupported", f"JWK kty={kty!r} crv={crv!r} is not supported")
+
+
+def did_key(public_key: ed25519.Ed25519PublicKey) -> str:
+    """The did:key of an Ed25519 public key (its verification method is ``did#<same id>``)."""
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return "did:key:z" + b58encode(_ED25519_PUB + raw)
 
 
 @dataclass(frozen=True)

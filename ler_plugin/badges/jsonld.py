@@ -78,4 +78,9 @@ def load_document(url: str, options: dict[str, Any] | None = None) -> dict[str, 
         raise JsonLdError(
             str(exc), "jsonld.LoadDocumentError", {"url": url}, code="loading document failed"
         ) from None
-    return {"contextUrl": None, "documentUrl": url, "document": doc, "contentType": "application/ld+json"}
+    return {
+        "contextUrl": None,
+        "documentUrl": url,
+        "document": doc,
+        "contentType": "application/ld+json",
+    }

@@ -40,7 +40,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pyld import jsonld
 
-from ler_plugin.badges.did import FetchJson, Ob3Error, b58decode, resolve_key
+from ler_plugin.badges.did import FetchJson, Ob3Error, b58decode, b58encode, resolve_key
 from ler_plugin.badges.jsonld import load_document
 from ler_plugin.badges.rdfc import canonize
 from ler_plugin.badges.status import check_status
@@ -325,6 +325,37 @@ def verify_ld_proofs(doc: dict[str, Any], fetch_json: FetchJson, *, cached: bool
     for proof in proofs:
         _verify_ld_proof(proof, doc, doc_hash, fetch_json, cached=cached)
     return len(proofs)
+
+
+def sign_ld_proof(
+    credential: dict[str, Any],
+    private_key: ed25519.Ed25519PrivateKey,
+    verification_method: str,
+    *,
+    suite: str = "eddsa-rdfc-2022",
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """`credential` with one more proof: DataIntegrityProof/eddsa-rdfc-2022 or
+    Ed25519Signature2020 (for our own exports, and to make test credentials)."""
+    proof: dict[str, Any] = {
+        "type": "DataIntegrityProof" if suite == "eddsa-rdfc-2022" else suite,
+        "created": _iso(created or datetime.now(UTC)),
+        "verificationMethod": verification_method,
+        "proofPurpose": "assertionMethod",
+    }
+    if suite == "eddsa-rdfc-2022":
+        proof["cryptosuite"] = suite
+    elif suite != "Ed25519Signature2020":
+        raise ValueError(f"unknown suite {suite!r}")
+    unsigned = {k: v for k, v in credential.items() if k != "proof"}
+    config = {**proof, "@context": credential.get("@context")}
+    data = _canonical_hash(config, cached=False) + _canonical_hash(unsigned, cached=False)
+    proof["proofValue"] = "z" + b58encode(private_key.sign(data))
+    existing = credential.get("proof")
+    proofs = (existing if isinstance(existing, list) else [existing]) if existing else []
+    signed = dict(credential)
+    signed["proof"] = [*proofs, proof] if proofs else proof
+    return signed
 
 
 # --- VC-JWT ---------------------------------------------------------------------------------
