@@ -125,8 +125,10 @@ class _Dropped:
     is_type: bool
 
     def __str__(self) -> str:
-        where = ".".join(self.path) or "(top level)"
-        return f"{where} type {self.term!r}" if self.is_type else f"{where}.{self.term}".lstrip(".")
+        where = ".".join(self.path)
+        if self.is_type:
+            return f"{where or 'credential'} type {self.term!r}"
+        return f"{where}.{self.term}" if where else self.term
 
 
 def _types(value: Any) -> list[str]:
@@ -414,16 +416,15 @@ def _verify_jwt(token: str, fetch_json: FetchJson) -> dict[str, Any]:
         if not isinstance(credential, dict):
             raise Ob3Error("jwt_malformed", "the vc claim must be a JSON object")
         credential = copy.deepcopy(credential)
-        if "nbf" in claims:
-            nbf = _timestamp(claims["nbf"], "nbf")
-            if "issuanceDate" in credential:
-                _same_instant(nbf, credential["issuanceDate"], "issuanceDate")
-            credential.setdefault("issuanceDate", _iso(nbf))
-        if "exp" in claims:
-            exp = _timestamp(claims["exp"], "exp")
-            if "expirationDate" in credential:
-                _same_instant(exp, credential["expirationDate"], "expirationDate")
-            credential.setdefault("expirationDate", _iso(exp))
+        dates = ("issuanceDate", "expirationDate")
+        if _contexts(credential)[:1] == [VC2_CONTEXT]:
+            dates = ("validFrom", "validUntil")
+        for claim, name in zip(("nbf", "exp"), dates, strict=True):
+            if claim in claims:
+                moment = _timestamp(claims[claim], claim)
+                if name in credential:
+                    _same_instant(moment, credential[name], name)
+                credential.setdefault(name, _iso(moment))
         if "jti" in claims:
             if credential.setdefault("id", claims["jti"]) != claims["jti"]:
                 raise Ob3Error("jwt_claims_mismatch", "jti disagrees with the credential id")
