@@ -41,8 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from pyld import jsonld
 
 from ler_plugin.badges.did import FetchJson, Ob3Error, b58decode, b58encode, resolve_key
-from ler_plugin.badges.jsonld import load_document
-from ler_plugin.badges.rdfc import canonize
+from ler_plugin.badges.rdfc import canonize, static_loader
 from ler_plugin.badges.status import check_status
 
 VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
@@ -196,7 +195,7 @@ def undefined_terms(doc: dict[str, Any]) -> list[_Dropped]:
     probe.pop("proof", None)  # proofs are checked by their suites, not shown
     probe["@context"] = [*_contexts(doc), {"@vocab": UNDEFINED_VOCAB}]
     try:
-        expanded = jsonld.expand(probe, {"documentLoader": load_document})
+        expanded = jsonld.expand(probe, {"documentLoader": static_loader})
     except jsonld.JsonLdError as exc:
         raise _jsonld_failure(exc) from None
     found: list[_Dropped] = []
