@@ -82,6 +82,7 @@ ACTED_ON_TERMS = frozenset(
     }
 )
 MAX_NESTED_CREDENTIALS = 500
+MAX_PROOFS = 8
 
 
 @dataclass
@@ -176,6 +177,18 @@ def _fragment(iri: str) -> str:
     return re.split(r"[#/]", iri)[-1]
 
 
+# PyLD reports most bad input as JsonLdError, but some shapes it never expected surface as
+# plain Python errors; all of them mean "this is not JSON-LD we can read".
+_PYLD_FAILURES = (
+    jsonld.JsonLdError,
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    RecursionError,
+)
+
+
 def _jsonld_failure(exc: Exception) -> Ob3Error:
     text = str(exc)
     cause = getattr(exc, "cause", None)
@@ -196,7 +209,7 @@ def undefined_terms(doc: dict[str, Any]) -> list[_Dropped]:
     probe["@context"] = [*_contexts(doc), {"@vocab": UNDEFINED_VOCAB}]
     try:
         expanded = jsonld.expand(probe, {"documentLoader": static_loader})
-    except jsonld.JsonLdError as exc:
+    except _PYLD_FAILURES as exc:
         raise _jsonld_failure(exc) from None
     found: list[_Dropped] = []
 
@@ -263,7 +276,7 @@ def _canonize_json(text: str) -> str:
 def _canonical_hash(doc: dict[str, Any], *, cached: bool) -> bytes:
     try:
         nquads = _canonize_json(json.dumps(doc, sort_keys=True)) if cached else canonize(doc)
-    except jsonld.JsonLdError as exc:
+    except _PYLD_FAILURES as exc:
         raise _jsonld_failure(exc) from None
     return hashlib.sha256(nquads.encode()).digest()
 
@@ -321,6 +334,8 @@ def verify_ld_proofs(doc: dict[str, Any], fetch_json: FetchJson, *, cached: bool
     if not proofs:
         raise Ob3Error("proof_missing", "the credential carries no proof")
     proofs = proofs if isinstance(proofs, list) else [proofs]
+    if len(proofs) > MAX_PROOFS:
+        raise Ob3Error("proof_malformed", f"more than {MAX_PROOFS} proofs on one credential")
     unsigned = {k: v for k, v in doc.items() if k != "proof"}
     doc_hash = _canonical_hash(unsigned, cached=cached)
     for proof in proofs:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ler_plugin.badges.did import did_key
@@ -198,3 +200,51 @@ def test_clr_verifies_itself_and_every_nested_credential() -> None:
     result = verify_ob3(issuer.sign(clr([first, tampered])), fetch_json=no_fetch, now=NOW)
     assert result.error_codes() == {"nested_credential_invalid"}
     assert [n.valid for n in result.nested] == [True, False]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from([VC2, OB3]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "@context",
+                    "type",
+                    "id",
+                    "issuer",
+                    "proof",
+                    "credentialSubject",
+                    "validFrom",
+                    "credentialStatus",
+                    "achievement",
+                    "identifier",
+                    "@id",
+                    "@type",
+                    "name",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    context=st.sampled_from([[VC2, OB3], [VC2], VC2, [VC2, {"@vocab": 5}], [VC2, 7]]),
+    document=st.dictionaries(
+        st.sampled_from(
+            ["type", "issuer", "proof", "credentialSubject", "validUntil", "credentialStatus"]
+        ),
+        json_values,
+        max_size=6,
+    ),
+)
+def test_arbitrary_json_gets_an_error_never_an_exception(
+    context: Any, document: dict[str, Any]
+) -> None:
+    result = verify_ob3({"@context": context, **document}, fetch_json=no_fetch, now=NOW)
+    assert not result.valid and result.errors
