@@ -572,20 +572,29 @@ def _recipient(subject: dict[str, Any], identities: list[str] | None) -> dict[st
     return {"id": subject_id, "identifiers": identifiers, "matched": matched}
 
 
+@lru_cache(maxsize=64)
+def _status_list_terms(text: str) -> tuple[_Dropped, ...]:
+    return tuple(undefined_terms(json.loads(text)))
+
+
 def _verify_status_list(
     list_credential: dict[str, Any], fetch_json: FetchJson, now: datetime
-) -> None:
+) -> dict[str, Any]:
+    """The status list credential as its signature covers it, or why it cannot be trusted."""
     url = list_credential.get("id", "the status list")
     try:
         _vc_version(list_credential)
+        dropped = list(_status_list_terms(json.dumps(list_credential, sort_keys=True)))
+        unsigned = [str(d) for d in dropped if not d.is_type]
+        if unsigned:
+            # e.g. an encodedList no context defines: anyone could flip its bits.
+            raise Ob3Error("undefined_term", f"no @context defines {', '.join(unsigned)}")
         verify_ld_proofs(list_credential, fetch_json, cached=True)
         start, end = _validity(list_credential)
     except Ob3Error as exc:
-        code = (
-            "status_list_invalid_signature"
-            if exc.code == "invalid_signature"
-            else ("status_list_unverifiable")
-        )
+        code = "status_list_unverifiable"
+        if exc.code == "invalid_signature":
+            code = "status_list_invalid_signature"
         raise Ob3Error(code, f"status list {url}: {exc.message}") from None
     if end is not None and end < now:
         raise Ob3Error("status_list_expired", f"status list {url} expired on {_iso(end)}")
@@ -593,6 +602,7 @@ def _verify_status_list(
         raise Ob3Error(
             "status_list_not_yet_valid", f"status list {url} is valid from {_iso(start)}"
         )
+    return strip_undefined(list_credential, dropped)
 
 
 def _load(credential: dict[str, Any] | str) -> tuple[dict[str, Any] | None, str | None]:
@@ -623,12 +633,13 @@ def _verify(
     now: datetime,
     depth: int,
 ) -> None:
-    doc, token = _load(credential)
+    loaded, token = _load(credential)
     securing = "jwt" if token is not None else "ldp"
+    doc = _verify_jwt(token, fetch_json) if token is not None else loaded
+    if doc is None:
+        raise Ob3Error("malformed", "no credential found")
     if token is not None:
-        doc = _verify_jwt(token, fetch_json)
         result.checks.append("jwt_signature")
-    assert doc is not None
     version = result.vc_version = _vc_version(doc)
 
     dropped = undefined_terms(doc)

@@ -254,6 +254,23 @@ def test_unreachable_or_forged_status_list_is_an_error(site: Site) -> None:
     }
 
 
+def test_status_list_whose_bits_no_context_defines_is_refused(site: Site) -> None:
+    key = Ed25519PrivateKey.generate()
+    issuer = did_key(key.public_key())
+    method = f"{issuer}#{issuer.split(':')[2]}"
+    unsigned_bits = status_list(key, "revocation", {3})
+    del unsigned_bits["proof"]
+    # VCDM 1.1 alone does not define encodedList: the signature would not cover the bits.
+    unsigned_bits["@context"] = ["https://www.w3.org/2018/credentials/v1"]
+    del unsigned_bits["validFrom"]
+    unsigned_bits["issuanceDate"] = "2026-01-01T00:00:00Z"
+    site.publish(STATUS_URL, sign_ld_proof(unsigned_bits, key, method))
+    signed = sign_ld_proof(badge(issuer, entry(3)), key, method)
+    result = verify_ob3(signed, fetch_json=site.fetch_json, now=NOW)
+    assert result.error_codes() == {"status_list_unverifiable"}
+    assert "encodedList" in result.errors[0][1]
+
+
 def test_1edtech_revocation_list(site: Site) -> None:
     key = Ed25519PrivateKey.generate()
     issuer = did_key(key.public_key())
