@@ -162,12 +162,11 @@ def parse_datetime(value: Any, name: str) -> datetime:
 
 
 def _validity(doc: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    start = doc.get("validFrom", doc.get("issuanceDate"))
-    end = doc.get("validUntil", doc.get("expirationDate"))
-    return (
-        parse_datetime(start, "validFrom") if start is not None else None,
-        parse_datetime(end, "validUntil") if end is not None else None,
-    )
+    """(valid from, valid until); when both the VCDM 1.1 and 2.0 names are given, the
+    stricter of each pair counts."""
+    starts = [parse_datetime(doc[n], n) for n in ("validFrom", "issuanceDate") if n in doc]
+    ends = [parse_datetime(doc[n], n) for n in ("validUntil", "expirationDate") if n in doc]
+    return (max(starts) if starts else None, min(ends) if ends else None)
 
 
 # --- JSON-LD: undefined terms ------------------------------------------------------------

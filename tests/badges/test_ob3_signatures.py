@@ -163,6 +163,19 @@ def test_validity_window_uses_now() -> None:
     assert early.error_codes() == {"not_yet_valid"} and early.not_yet_valid
 
 
+def test_the_stricter_of_two_expiry_dates_counts() -> None:
+    issuer = Issuer()
+    credential = badge(issuer.did) | {"validUntil": "2030-01-01T00:00:00Z"}
+    credential["@context"] = [
+        *credential["@context"],
+        {"expirationDate": "https://www.w3.org/2018/credentials#expirationDate"},
+    ]
+    credential["expirationDate"] = "2026-05-01T00:00:00Z"
+    result = verify_ob3(issuer.sign(credential), fetch_json=no_fetch, now=NOW)
+    assert result.error_codes() == {"expired"}
+    assert result.expires_at == datetime(2026, 5, 1, tzinfo=UTC)
+
+
 def test_control_characters_are_canonicalised_as_rdfc_1_0_requires() -> None:
     doc = {"@context": {"@vocab": "https://ex.test/"}, "@id": "urn:x", "t": "a\tb\bc\fd\x01e\x7f"}
     assert canonize(doc) == '<urn:x> <https://ex.test/t> "a\\tb\\bc\\fd\\u0001e\\u007F" .\n'
