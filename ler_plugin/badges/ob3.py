@@ -281,7 +281,13 @@ def _canonical_hash(doc: dict[str, Any], *, cached: bool) -> bytes:
 
 
 def _verify_ld_proof(
-    proof: Any, doc: dict[str, Any], doc_hash: bytes, fetch_json: FetchJson, *, cached: bool
+    proof: Any,
+    doc: dict[str, Any],
+    doc_hash: bytes,
+    fetch_json: FetchJson,
+    *,
+    now: datetime,
+    cached: bool,
 ) -> None:
     if not isinstance(proof, dict):
         raise Ob3Error("proof_malformed", "a proof must be a JSON object")
@@ -295,6 +301,8 @@ def _verify_ld_proof(
         raise Ob3Error("proof_unsupported", f"proof type {kind!r} is not supported")
     if proof.get("proofPurpose") != "assertionMethod":
         raise Ob3Error("proof_purpose_invalid", "a credential proof must be for assertionMethod")
+    if "expires" in proof and parse_datetime(proof["expires"], "proof expires") < now:
+        raise Ob3Error("proof_expired", f"the {kind} proof expired on {proof['expires']}")
     value = proof.get("proofValue")
     try:
         signature = b58decode(value[1:]) if isinstance(value, str) and value[:1] == "z" else b""
@@ -327,7 +335,9 @@ def _verify_ld_proof(
         ) from None
 
 
-def verify_ld_proofs(doc: dict[str, Any], fetch_json: FetchJson, *, cached: bool = False) -> int:
+def verify_ld_proofs(
+    doc: dict[str, Any], fetch_json: FetchJson, *, now: datetime, cached: bool = False
+) -> int:
     """Verify every Data Integrity proof on `doc` (all must hold); the number verified."""
     proofs = doc.get("proof")
     if not proofs:
@@ -338,7 +348,7 @@ def verify_ld_proofs(doc: dict[str, Any], fetch_json: FetchJson, *, cached: bool
     unsigned = {k: v for k, v in doc.items() if k != "proof"}
     doc_hash = _canonical_hash(unsigned, cached=cached)
     for proof in proofs:
-        _verify_ld_proof(proof, doc, doc_hash, fetch_json, cached=cached)
+        _verify_ld_proof(proof, doc, doc_hash, fetch_json, now=now, cached=cached)
     return len(proofs)
 
 
@@ -349,6 +359,7 @@ def sign_ld_proof(
     *,
     suite: str = "eddsa-rdfc-2022",
     created: datetime | None = None,
+    expires: datetime | None = None,
 ) -> dict[str, Any]:
     """`credential` with one more proof: DataIntegrityProof/eddsa-rdfc-2022 or
     Ed25519Signature2020 (for our own exports, and to make test credentials)."""
@@ -358,6 +369,8 @@ def sign_ld_proof(
         "verificationMethod": verification_method,
         "proofPurpose": "assertionMethod",
     }
+    if expires is not None:
+        proof["expires"] = _iso(expires)
     if suite == "eddsa-rdfc-2022":
         proof["cryptosuite"] = suite
     elif suite != "Ed25519Signature2020":
@@ -588,7 +601,7 @@ def _verify_status_list(
         if unsigned:
             # e.g. an encodedList no context defines: anyone could flip its bits.
             raise Ob3Error("undefined_term", f"no @context defines {', '.join(unsigned)}")
-        verify_ld_proofs(list_credential, fetch_json, cached=True)
+        verify_ld_proofs(list_credential, fetch_json, now=now, cached=True)
         start, end = _validity(list_credential)
     except Ob3Error as exc:
         code = "status_list_unverifiable"
@@ -657,7 +670,7 @@ def _verify(
     result.checks.append("jsonld_terms")
 
     if token is None:
-        count = verify_ld_proofs(doc, fetch_json)
+        count = verify_ld_proofs(doc, fetch_json, now=now)
         result.checks.append(f"proofs:{count}")
     kind = _check_shape(clean, version, result)
     result.format = f"{kind}-{securing}"

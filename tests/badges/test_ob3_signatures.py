@@ -105,6 +105,16 @@ def test_changed_proof_options_break_the_signature() -> None:
     assert verify_ob3(signed, fetch_json=no_fetch, now=NOW).error_codes() == {"invalid_signature"}
 
 
+def test_expired_proof_is_refused() -> None:
+    issuer = Issuer()
+    expires = datetime(2026, 5, 1, tzinfo=UTC)
+    signed = sign_ld_proof(
+        badge(issuer.did), issuer.key, issuer.method, created=NOW, expires=expires
+    )
+    assert verify_ob3(signed, fetch_json=no_fetch, now=datetime(2026, 4, 1, tzinfo=UTC)).valid
+    assert verify_ob3(signed, fetch_json=no_fetch, now=NOW).error_codes() == {"proof_expired"}
+
+
 def test_key_of_someone_else_is_refused() -> None:
     issuer, impostor = Issuer(), Issuer()
     signed = impostor.sign(badge(issuer.did))
