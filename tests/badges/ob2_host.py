@@ -7,12 +7,16 @@ server runs in a thread for the duration of a `with` block (or the `host` fixtur
 from __future__ import annotations
 
 import json
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from ler_plugin.badges.parse import PNG_SIGNATURE
 
 
 @dataclass
@@ -97,3 +101,40 @@ class Host:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# --- baked images --------------------------------------------------------------------------
+
+
+def _chunk(ctype: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
+
+
+def png(*extra_chunks: bytes) -> bytes:
+    """A real 1x1 grey PNG, with `extra_chunks` (from `itxt`, `text`) before its image data."""
+    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    idat = _chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+    return PNG_SIGNATURE + ihdr + b"".join(extra_chunks) + idat + _chunk(b"IEND", b"")
+
+
+def itxt(keyword: str, text: str, *, compressed: bool = False) -> bytes:
+    payload = zlib.compress(text.encode()) if compressed else text.encode()
+    flag = b"\x01\x00" if compressed else b"\x00\x00"
+    return _chunk(b"iTXt", keyword.encode() + b"\0" + flag + b"\0\0" + payload)
+
+
+def text_chunk(keyword: str, text: str) -> bytes:
+    return _chunk(b"tEXt", keyword.encode() + b"\0" + text.encode("latin-1"))
+
+
+def svg(inner: str = "", *, attrs: str = "") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:openbadges="http://openbadges.org" '
+        f'width="10" height="10" {attrs}>{inner}<rect width="10" height="10"/></svg>'
+    ).encode()
+
+
+def baked_svg(assertion_text: str, *, verify: str | None = None) -> bytes:
+    attr = f' verify="{verify}"' if verify else ""
+    return svg(f"<openbadges:assertion{attr}><![CDATA[{assertion_text}]]></openbadges:assertion>")
