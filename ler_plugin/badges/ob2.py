@@ -113,16 +113,20 @@ class _PemKeys:
 
 def _route_badgecheck_io_through_guard() -> None:
     """badgecheck takes no session, schema resolver or key reader as options, so its modules'
-    own references are replaced, once, by the stand-ins above."""
-    from openbadges.verifier.tasks import crypto, extensions, graph, images
+    own references are replaced, once, by the stand-ins above.
+
+    Its module-level fallback loader (``jsonld_use_cache``: a requests-cache session fetching
+    w3id.org, and a PyLD 1 signature that PyLD 2 cannot call) is replaced too: the extension
+    task passes its options to the wrong function and so always falls back to it.
+    """
+    from openbadges.verifier.tasks import crypto, extensions, graph, images, input
 
     graph.requests = _GuardedRequests
     images.requests = _GuardedRequests
     extensions.jsonschema = _LocalJsonSchema
     crypto.RSA = _PemKeys
-
-
-_route_badgecheck_io_through_guard()
+    for module in (extensions, graph, input):
+        module.jsonld_use_cache = {"documentLoader": _ShippedContexts()}
 
 
 def _shipped_schemas() -> dict[str, dict[str, Any]]:
@@ -185,6 +189,9 @@ class _ShippedContexts:
         if any(isinstance(c, dict) for c in (context if isinstance(context, list) else [context])):
             self.contexts.add(url)
         return {**doc, "documentUrl": url}
+
+
+_route_badgecheck_io_through_guard()
 
 
 # --- running badgecheck ------------------------------------------------------------------------
@@ -361,7 +368,8 @@ def _fetch_failures(
                 report.revoked = report.revoked or is_subject
                 report.fail("gone", f"{what} is gone (HTTP 410): the issuer has withdrawn it")
             elif record.status == 404:
-                report.fail("not_found", f"{what} was not found (HTTP 404) at {record.url}")
+                where = f" at {record.url}" if is_subject else ""
+                report.fail("not_found", f"{what} was not found (HTTP 404){where}")
             else:
                 report.fail("http_error", f"{what} could not be fetched (HTTP {record.status})")
             assertion_lost |= is_subject
@@ -561,8 +569,8 @@ def verify_ob2(
             continue
         if level != "ERROR" or name in _DECIDED_HERE:
             continue
-        if name == "FETCH_HTTP_NODE" and any(u in text for u in fetch_failed_urls):
-            continue  # already explained above
+        if any(u in text for u in fetch_failed_urls):
+            continue  # a failed fetch, already explained above
         if "FetchError" in text:
             continue  # the guard refused a fetch: reported above with its own message
         if message.get("prop_name") == "publicKey" and "more than the single" in text:
