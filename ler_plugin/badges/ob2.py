@@ -238,6 +238,7 @@ def run_badgecheck(badge: BadgeInput, policy: FetchPolicy) -> tuple[dict[str, An
 # badgecheck task name -> our stable code for its failure.
 _TASK_CODES = {
     "DETECT_INPUT_TYPE": "invalid_input",
+    "REPORT_MESSAGE": "invalid_input",
     "PROCESS_BAKED_RESOURCE": "no_badge_in_image",
     "FETCH_HTTP_NODE": "fetch_failed",
     "INTAKE_JSON": "invalid_json",
@@ -340,8 +341,25 @@ def _summaries(
     return assertion
 
 
-def _record_for(log: list[FetchRecord], url: str | None) -> FetchRecord | None:
-    return next((r for r in reversed(log) if r.url == url), None) if url else None
+_CRASH = re.compile(r"^<class '(?:[\w.]+\.)?(\w+)'>")
+
+
+_NO_LOCAL_COPY = re.compile(r"no local copy of ([^\s'\"\\]+)")
+
+
+def _readable(task: str | None, text: str) -> str:
+    """badgecheck reports a task that crashed as a Python exception dump: say it plainly."""
+    crash = _CRASH.match(text)
+    if crash is None:
+        return text
+    unknown = _NO_LOCAL_COPY.search(text)
+    if unknown:
+        return (
+            f"the badge uses a JSON-LD context this server does not know ({unknown.group(1)}); "
+            "only the Open Badges contexts and official extensions are accepted"
+        )
+    what = (task or "a check").lower().replace("_", " ")
+    return f"the badge could not be checked: {what} failed ({crash.group(1)})"
 
 
 def _fetch_failures(
@@ -580,7 +598,10 @@ def verify_ob2(
             if problem is not None:
                 report.fail("invalid_image", problem)
             continue
-        report.fail(_TASK_CODES.get(name, "schema_invalid"), text)
+        code = _TASK_CODES.get(name, "schema_invalid")
+        if _NO_LOCAL_COPY.search(text):
+            code = "unsupported_context"
+        report.fail(code, _readable(name, text))
 
     if not assertion and not report.errors:
         report.fail("invalid_input", "no Open Badges assertion was found")

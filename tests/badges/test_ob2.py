@@ -428,3 +428,20 @@ def test_budget_exhausted_is_reported(site: BadgeSite) -> None:
 def test_credential_of_another_format_is_not_taken(site: BadgeSite) -> None:
     badge = BadgeInput(kind="json", format="ob3", data={})
     assert verify_ob2(badge, policy=POLICY).error_codes == ["unsupported_format"]
+
+
+def test_unknown_json_ld_context_is_named_not_fetched(host: Host, site: BadgeSite) -> None:
+    context_url = host.json("/ctx.json", {"@context": {"x": "http://example.org/x"}})
+    report = verify(site.hosted("c", **{"@context": context_url}))
+    assert report.error_codes == ["unsupported_context"]
+    assert context_url in report.errors[0].message
+    assert host.hits("/ctx.json") == 0
+
+
+def test_badgecheck_crashes_are_reported_plainly(host: Host) -> None:
+    # JSON that is no badge at all makes a badgecheck task raise TypeError.
+    url = host.json("/assertions/odd.json", {"error": "nothing here"})
+    report = verify(url)
+    assert not report.valid
+    assert any("could not be checked" in e.message for e in report.errors), report.errors
+    assert all("<class" not in e.message for e in report.errors)
