@@ -240,8 +240,8 @@ def vet(url: str, policy: FetchPolicy) -> Target:
         reason = _why_forbidden(ip)
         if reason is None:
             continue
-        if _is_loopback(ip) and policy.allow_insecure_loopback:
-            continue
+        if all_loopback and policy.allow_insecure_loopback:
+            continue  # a name mixing loopback with other addresses is refused all the same
         raise FetchError(
             "blocked_address",
             f"{url} is hosted at an address this server may not fetch ({ip}, {reason})",

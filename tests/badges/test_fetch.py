@@ -117,8 +117,11 @@ def test_public_address_on_other_port_is_refused() -> None:
     assert err.value.code == "blocked_port"
 
 
-def test_a_name_resolving_to_public_and_loopback_is_refused() -> None:
-    policy = FetchPolicy(resolver=lambda host: [PUBLIC_IP, "127.0.0.1"])
+@pytest.mark.parametrize("loopback_flag", [False, True])
+def test_a_name_resolving_to_public_and_loopback_is_refused(loopback_flag: bool) -> None:
+    policy = FetchPolicy(
+        allow_insecure_loopback=loopback_flag, resolver=lambda host: [PUBLIC_IP, "127.0.0.1"]
+    )
     with pytest.raises(FetchError) as err:
         fetch("http://badges.example.org/a/1", policy=policy)
     assert err.value.code == "blocked_address"
