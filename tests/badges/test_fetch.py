@@ -323,3 +323,10 @@ async def test_async_face_applies_the_same_rules(host: Host) -> None:
     with pytest.raises(FetchError) as err:
         await afetch(hop, policy=LOOPBACK)
     assert err.value.code == "blocked_address"
+
+
+def test_policy_follows_the_settings_flag() -> None:
+    from ler_plugin.config import Settings
+
+    assert FetchPolicy.from_settings(Settings(allow_insecure_loopback=True)).allow_insecure_loopback
+    assert not FetchPolicy.from_settings(Settings()).allow_insecure_loopback
