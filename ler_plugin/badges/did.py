@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ler_plugin.errors import LerError
+from ler_plugin.badges.errors import BadgeError
 
 FetchJson = Callable[[str], Any]
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -29,8 +29,8 @@ _ED25519_PUB = b"\xed\x01"
 _P256_PUB = b"\x80\x24"
 
 
-class Ob3Error(LerError):
-    """A credential could not be verified. TODO(lead): subclass BadgeError once errors.py lands."""
+class Ob3Error(BadgeError):
+    """A credential could not be verified (OB 3.0 / CLR 2.0 / DID key resolution)."""
 
 
 def b58encode(data: bytes) -> str:

@@ -89,8 +89,8 @@ MAX_PROOFS = 8
 class Ob3Result:
     """What verifying one credential found. `valid` means no error; warnings do not count.
 
-    TODO(lead): adapt into `report.VerificationReport` when report.py is merged; the fields
-    line up (errors/warnings are (code, message) pairs).
+    `ler_plugin.badges.verify.report_from_ob3` turns it into the `VerificationReport` every
+    badge keeps; this richer form (nested results, dropped terms) is for callers that need it.
     """
 
     valid: bool

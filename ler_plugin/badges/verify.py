@@ -7,15 +7,22 @@ Every failure comes back inside the report.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 from typing import Any
 
 from ler_plugin.badges.errors import BadgeError
 from ler_plugin.badges.ob2 import verify_ob2
+from ler_plugin.badges.ob3 import Ob3Result, verify_ob3
 from ler_plugin.badges.parse import DEFAULT_MAX_IMAGE_BYTES, BadgeInput, parse_badge, parse_text
-from ler_plugin.badges.report import Format, VerificationReport
+from ler_plugin.badges.report import (
+    BadgeClassSummary,
+    Format,
+    IssuerSummary,
+    RecipientSummary,
+    ReportMessage,
+    VerificationReport,
+)
 from ler_plugin.errors import LerError
 from ler_plugin.fetch import FetchPolicy, fetch
 
@@ -46,13 +53,6 @@ def verify_badge(
 ) -> VerificationReport:
     if badge.format == "ob2":
         return verify_ob2(badge, policy=policy, recipient_identities=recipient_identities)
-    try:  # ob3 is written alongside this module: found late, so OB 2.0 works without it
-        ob3 = importlib.import_module("ler_plugin.badges.ob3")
-    except ModuleNotFoundError:
-        ob3 = None
-    verify_ob3 = getattr(ob3, "verify_ob3", None)
-    if verify_ob3 is None:
-        return _failed(badge.format, "unsupported_format", "OB 3.0 verification is not available")
     budget = policy.new_budget()
 
     def fetch_json(url: str) -> Any:
@@ -60,12 +60,76 @@ def verify_badge(
         return fetch(url, policy=policy, budget=budget, accept=accept).json()
 
     credential = badge.jws if badge.kind == "jwt" else badge.data
+    if credential is None:
+        return _failed(badge.format, "invalid_input", "there is no credential to verify")
     try:
-        report: VerificationReport = verify_ob3(
+        result = verify_ob3(
             credential, fetch_json=fetch_json, recipient_identities=recipient_identities
         )
     except LerError as exc:
         return _failed(badge.format, exc.code, exc.message)
+    return report_from_ob3(result, badge.format)
+
+
+def _text(value: Any) -> str | None:
+    """OB 3.0 strings may be language maps or objects; show the plain text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _text(value.get("@value") or value.get("id") or next(iter(value.values()), None))
+    return None
+
+
+def report_from_ob3(result: Ob3Result, fmt: Format) -> VerificationReport:
+    """The common report of an OB 3.0 / CLR result; only terms that survived expansion are kept."""
+    issuer = result.issuer or {}
+    achievement = result.achievement or {}
+    recipient = result.recipient or {}
+    identifiers = recipient.get("identifiers") or []
+    first_identifier = identifiers[0] if identifiers else {}
+    image = achievement.get("image")
+    criteria = achievement.get("criteria")
+    report = VerificationReport(
+        valid=result.valid,
+        format=fmt,
+        errors=[ReportMessage(code, message) for code, message in result.errors],
+        warnings=[ReportMessage(code, message) for code, message in result.warnings],
+        checks=list(result.checks),
+        checked_at=result.checked_at,
+        revoked=result.revoked or result.suspended,
+        expired=result.expired,
+        expires_at=result.expires_at,
+        issued_on=result.issued_on,
+        assertion_id=_text((result.credential or {}).get("id")),
+        issuer=IssuerSummary(
+            id=_text(issuer.get("id")), name=_text(issuer.get("name")), url=_text(issuer.get("url"))
+        ),
+        badge_class=BadgeClassSummary(
+            id=_text(achievement.get("id")),
+            name=_text(achievement.get("name")),
+            description=_text(achievement.get("description")),
+            image=_text(image.get("id") if isinstance(image, dict) else image),
+            criteria=_text(
+                criteria.get("narrative") or criteria.get("id")
+                if isinstance(criteria, dict)
+                else criteria
+            ),
+            tags=[t for t in achievement.get("tag", []) if isinstance(t, str)]
+            if isinstance(achievement.get("tag"), list)
+            else [],
+            alignments=[a for a in achievement.get("alignment", []) if isinstance(a, dict)]
+            if isinstance(achievement.get("alignment"), list)
+            else [],
+        ),
+        recipient=RecipientSummary(
+            identity=_text(first_identifier.get("identityHash")) or _text(recipient.get("id")),
+            type=_text(first_identifier.get("identityType"))
+            or ("id" if recipient.get("id") else None),
+            hashed=bool(first_identifier.get("hashed")),
+            salt=_text(first_identifier.get("salt")),
+        ),
+        raw=result.credential,
+    )
     return report
 
 
