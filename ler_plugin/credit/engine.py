@@ -8,9 +8,10 @@ the answer never depends on the order they arrive in. Carry-in to a cycle is the
 the previous one, computed the same way, so an hour counts toward one cycle only.
 """
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from ler_plugin.credit import results as r
 from ler_plugin.credit.categories import CATEGORIES, OTHER, category_label
@@ -21,6 +22,7 @@ from ler_plugin.credit.results import Compliance
 from ler_plugin.credit.ruleset import CategoryLimit, Ruleset, RuleVersion
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 class _Credit:
@@ -50,9 +52,22 @@ class _Requirement:
 class _Tally:
     """One cycle worked through: credit per record, per category, and what carries out."""
 
-    __slots__ = ("capped", "caps", "carry_out", "credits", "minimums", "per_category", "skipped")
+    __slots__ = (
+        "capped",
+        "caps",
+        "carry_out",
+        "credits",
+        "first",
+        "minimums",
+        "past_last",
+        "per_category",
+        "skipped",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, first: int, past_last: int) -> None:
+        # ordered[first:past_last] are the records completed within the cycle.
+        self.first = first
+        self.past_last = past_last
         self.credits: list[_Credit] = []
         self.skipped: list[tuple[CreditRecord, str, Decimal]] = []
         self.per_category: dict[str, Decimal] = {}
@@ -83,7 +98,7 @@ def evaluate(
     version = _version_for(ruleset, cycle)
     requirement = _requirement(version, held, governing)
     tally = _tally(ruleset, version, cycle, requirement, ordered, carry_in)
-    return _compliance(ruleset, version, cycle, on, requirement, tally, carry_in)
+    return _compliance(ruleset, version, cycle, on, requirement, ordered, tally)
 
 
 def cycle_containing(
@@ -225,17 +240,13 @@ def _tally(
     ordered: list[CreditRecord],
     carry_in: list[_Credit],
 ) -> _Tally:
-    tally = _Tally()
-    start, end = cycle.start, cycle.end
+    days = [record.completed_on for record in ordered]
+    tally = _Tally(bisect_left(days, cycle.start), bisect_right(days, cycle.end))
     counting, district = version.counting_statuses, version.district_sources
     providers = version.approved_providers
     credits = tally.credits
     credits.extend(carry_in)
-    for record in ordered:
-        day = record.completed_on
-        if day < start or day > end:
-            tally.skipped.append((record, r.OUTSIDE_CYCLE, ZERO))
-            continue
+    for record in ordered[tally.first : tally.past_last]:
         status = record.status
         from_district = record.source in district
         amount = _credit_of(record, version)
@@ -341,7 +352,7 @@ def _status(
     cycle: Cycle, on: date, required: Decimal | None, earned: Decimal, minimums_met: bool
 ) -> tuple[str, Decimal]:
     elapsed = min(max((on - cycle.start).days + 1, 1), cycle.days)
-    projected = earned * cycle.days / elapsed
+    projected = (earned * cycle.days / elapsed).quantize(CENT, rounding=ROUND_HALF_UP)
     if required is None:
         return r.EXEMPT, projected
     if earned >= required and minimums_met:
@@ -362,8 +373,8 @@ def _compliance(
     cycle: Cycle,
     on: date,
     requirement: _Requirement,
+    ordered: list[CreditRecord],
     tally: _Tally,
-    carry_in: list[_Credit],
 ) -> Compliance:
     outcomes: list[r.RecordOutcome] = []
     earned = requirement.credit
@@ -392,7 +403,9 @@ def _compliance(
                 credit.carried_out,
             )
         )
-    for record, reason, amount in tally.skipped:
+    outside = [(record, r.OUTSIDE_CYCLE, ZERO) for record in ordered[: tally.first]]
+    outside.extend((record, r.OUTSIDE_CYCLE, ZERO) for record in ordered[tally.past_last :])
+    for record, reason, amount in (*tally.skipped, *outside):
         if record.id in carried_ids:
             continue
         outcomes.append(
