@@ -12,6 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 
 from ler_plugin.credit import results as r
 from ler_plugin.credit.categories import CATEGORIES, OTHER, category_label
@@ -23,6 +24,7 @@ from ler_plugin.credit.ruleset import CategoryLimit, Ruleset, RuleVersion
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+BY_DATE_THEN_ID = attrgetter("completed_on", "id")
 
 
 class _Credit:
@@ -136,7 +138,7 @@ def _credentials(
 
 
 def _ordered(records: Iterable[CreditRecord]) -> list[CreditRecord]:
-    ordered = sorted(records, key=lambda record: (record.completed_on, record.id))
+    ordered = sorted(records, key=BY_DATE_THEN_ID)
     seen: set[str] = set()
     for record in ordered:
         if record.id in seen:

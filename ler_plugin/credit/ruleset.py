@@ -109,12 +109,23 @@ class CarryOver:
 
 @dataclass(frozen=True, slots=True)
 class Rounding:
+    """Round to a multiple of ``increment`` (0.01, 0.25, 1...) with a ``decimal`` rounding mode.
+    ``quantum`` is the increment when it is 1 or a power of ten below it: one quantize suffices."""
+
     increment: Decimal
     mode: str
+    quantum: Decimal | None
+
+    @classmethod
+    def of(cls, increment: Decimal, mode: str) -> "Rounding":
+        normal = increment.normalize()
+        _sign, digits, exponent = normal.as_tuple()
+        simple = digits == (1,) and isinstance(exponent, int) and exponent <= 0
+        return cls(increment, mode, normal if simple else None)
 
     def apply(self, value: Decimal) -> Decimal:
-        if self.increment == 1:
-            return value.quantize(self.increment, rounding=self.mode)
+        if self.quantum is not None:
+            return value.quantize(self.quantum, rounding=self.mode)
         steps = (value / self.increment).quantize(Decimal(1), rounding=self.mode)
         return steps * self.increment
 
@@ -490,10 +501,8 @@ class _Reader:
     def rounding(self, value: Any, path: str) -> Rounding:
         entry = self.obj(value, path, {"increment", "mode"}, set())
         mode = self.choice(entry["mode"], f"{path}.mode", tuple(ROUNDING_MODES))
-        return Rounding(
-            increment=self.quantity(entry["increment"], f"{path}.increment", positive=True),
-            mode=ROUNDING_MODES[mode],
-        )
+        increment = self.quantity(entry["increment"], f"{path}.increment", positive=True)
+        return Rounding.of(increment, ROUNDING_MODES[mode])
 
     def category_names(self, value: Any, path: str) -> dict[str, str]:
         if not isinstance(value, dict):
