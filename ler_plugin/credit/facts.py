@@ -92,7 +92,12 @@ class TeacherFacts:
     birth_date: date | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.credentials, tuple):
+        if isinstance(self.credentials, list):
+            # Rows mapped from a query arrive as lists; keep the value immutable.
+            object.__setattr__(self, "credentials", tuple(self.credentials))
+        if not isinstance(self.credentials, tuple) or not all(
+            isinstance(credential, Credential) for credential in self.credentials
+        ):
             raise _bad("TeacherFacts.credentials", "must be a tuple of Credential")
         if self.birth_month is not None and not 1 <= self.birth_month <= 12:
             raise _bad("TeacherFacts.birth_month", f"must be 1-12, got {self.birth_month}")
