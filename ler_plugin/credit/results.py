@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from ler_plugin.credit.cycles import Cycle
 
@@ -26,10 +27,12 @@ BEHIND = "behind"
 EXEMPT = "exempt"
 
 
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
+class RecordOutcome(NamedTuple):
     """What one record contributed. ``amount`` is its credit in the ruleset's unit (zero when it
-    could not be converted); ``credited`` is what counts toward this cycle."""
+    could not be converted); ``credited`` is what counts toward this cycle.
+
+    A named tuple rather than a dataclass: a district evaluation makes millions of these, and a
+    tuple is built several times faster."""
 
     record_id: str
     reason: str
