@@ -91,15 +91,15 @@ def evaluate(
     the credentials held on ``on``, combined as the ruleset says (max, sum or primary)."""
     held, governing = _credentials(teacher, on, credential)
     birth_month = teacher.month_of_birth
-    index = cycle_index(ruleset.cycle, governing.issued_on, birth_month, on)
-    cycle = cycle_at(ruleset.cycle, governing.issued_on, birth_month, index)
+    cycle = _cycle_of(ruleset, governing, birth_month, on)
     ordered = _ordered(records)
     carry_in: list[_Credit] = []
-    if ruleset.has_carry_over and index > 0 and ordered and ordered[0].completed_on < cycle.start:
-        carry_in = _carry_into(ruleset, governing, birth_month, held, ordered, index)
+    earlier_records = bool(ordered) and ordered[0].completed_on < cycle.start
+    if ruleset.has_carry_over and cycle.index > 0 and earlier_records:
+        carry_in = _carry_into(ruleset, governing, birth_month, held, ordered, cycle.index)
     version = _version_for(ruleset, cycle)
     requirement = _requirement(version, held, governing)
-    tally = _tally(ruleset, version, cycle, requirement, ordered, carry_in)
+    tally = _tally(version, cycle, requirement, ordered, carry_in)
     return _compliance(ruleset, version, cycle, on, requirement, ordered, tally)
 
 
@@ -108,7 +108,10 @@ def cycle_containing(
 ) -> Cycle:
     """The renewal cycle (index, start, end) that contains ``on`` for this teacher."""
     _, governing = _credentials(teacher, on, credential)
-    birth_month = teacher.month_of_birth
+    return _cycle_of(ruleset, governing, teacher.month_of_birth, on)
+
+
+def _cycle_of(ruleset: Ruleset, governing: Credential, birth_month: int | None, on: date) -> Cycle:
     index = cycle_index(ruleset.cycle, governing.issued_on, birth_month, on)
     return cycle_at(ruleset.cycle, governing.issued_on, birth_month, index)
 
@@ -235,7 +238,6 @@ def _credit_of(record: CreditRecord, version: RuleVersion) -> Decimal:
 
 
 def _tally(
-    ruleset: Ruleset,
     version: RuleVersion,
     cycle: Cycle,
     requirement: _Requirement,
@@ -339,9 +341,8 @@ def _carry_into(
     for number in range(cycle_index(rule, governing.issued_on, birth_month, first_day), index):
         cycle = cycle_at(rule, governing.issued_on, birth_month, number)
         version = _version_for(ruleset, cycle)
-        tally = _tally(
-            ruleset, version, cycle, _requirement(version, held, governing), ordered, carried
-        )
+        requirement = _requirement(version, held, governing)
+        tally = _tally(version, cycle, requirement, ordered, carried)
         carried = [
             _Credit(credit.record, credit.category, credit.carried_out, True)
             for credit in tally.credits
