@@ -6,7 +6,13 @@ from ler_plugin.credit.cycles import Cycle
 from ler_plugin.credit.engine import cycle_containing, evaluate
 from ler_plugin.credit.errors import CreditError
 from ler_plugin.credit.facts import Credential, CreditRecord, TeacherFacts
-from ler_plugin.credit.results import CategoryResult, Compliance, RecordOutcome
+from ler_plugin.credit.results import (
+    REASONS,
+    STATUSES,
+    CategoryResult,
+    Compliance,
+    RecordOutcome,
+)
 from ler_plugin.credit.ruleset import (
     Ruleset,
     RuleVersion,
@@ -18,6 +24,8 @@ from ler_plugin.credit.units import convert
 
 __all__ = [
     "CATEGORIES",
+    "REASONS",
+    "STATUSES",
     "CategoryResult",
     "Compliance",
     "Credential",

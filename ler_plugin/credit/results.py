@@ -26,6 +26,21 @@ AT_RISK = "at_risk"
 BEHIND = "behind"
 EXEMPT = "exempt"
 
+# Every value, for callers that publish them (an API enum, a filter).
+REASONS = (
+    COUNTED,
+    CAPPED,
+    CARRIED_OVER,
+    CARRIED_IN,
+    OUTSIDE_CYCLE,
+    NOT_VERIFIED,
+    REVOKED,
+    REJECTED,
+    PROVIDER_NOT_APPROVED,
+    NO_CREDIT,
+)
+STATUSES = (COMPLETE, ON_TRACK, AT_RISK, BEHIND, EXEMPT)
+
 
 class RecordOutcome(NamedTuple):
     """What one record contributed. ``amount`` is its credit in the ruleset's unit (zero when it

@@ -7,7 +7,7 @@ from credit_builders import holding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ler_plugin.credit import CreditRecord, evaluate, load_ruleset
+from ler_plugin.credit import REASONS, STATUSES, CreditRecord, evaluate, load_ruleset
 
 RULESETS = {name: load_ruleset(name) for name in ("tx", "il", "pa", "fl", "ny")}
 FACTS = {
@@ -90,3 +90,12 @@ def test_carried_credit_counts_in_one_cycle_only(state, generated, on):
             before = previous.outcome(outcome.record_id)
             assert outcome.amount == before.carried_out
             assert before.credited + before.capped + before.carried_out == before.amount
+
+
+@settings(max_examples=30, deadline=None)
+@given(state=states, generated=records(), on=as_of)
+def test_reasons_and_statuses_are_the_published_ones(state, generated, on):
+    compliance = evaluate(RULESETS[state], FACTS[state], generated, on=on)
+    assert compliance.status in STATUSES
+    assert {outcome.reason for outcome in compliance.outcomes} <= set(REASONS)
+    assert {outcome.record_id for outcome in compliance.outcomes} == {r.id for r in generated}
