@@ -18,6 +18,8 @@ ONE_DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Cycle:
+    """One renewal cycle, ``start`` and ``end`` inclusive; ``index`` 0 starts at issue."""
+
     index: int
     start: date
     end: date
@@ -25,9 +27,6 @@ class Cycle:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
-
-    def __contains__(self, day: object) -> bool:
-        return isinstance(day, date) and self.start <= day <= self.end
 
 
 def add_years(day: date, years: int) -> date:
@@ -39,7 +38,8 @@ def add_years(day: date, years: int) -> date:
 
 
 def _boundary(rule: CycleRule, birth_month: int | None, year: int) -> date:
-    """The first day of a cycle that starts in ``year`` (the day after an anchored end)."""
+    """The cycle boundary (a first day) for ``year``: the fixed start date in that year, or
+    the day after the end of the birth month of that year."""
     if rule.anchor == "fixed":
         return date(year, rule.start_month, rule.start_day)
     assert birth_month is not None
@@ -56,7 +56,7 @@ def _first_year(rule: CycleRule, birth_month: int | None, issued_on: date) -> in
     """The boundary year that ends the first cycle.
 
     The first anchored end on or after the issue date is the day before the first boundary
-    after it; the first cycle ends ``first_cycle_years`` anchored ends after that one.
+    after it; the first cycle ends ``first_cycle_years`` years after that end.
     """
     _require_birth_month(rule, birth_month)
     return _boundary_year(rule, birth_month, issued_on) + 1 + rule.first_cycle_years
