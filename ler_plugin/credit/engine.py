@@ -260,7 +260,7 @@ def _tally(
             reason = r.REJECTED
         elif status not in counting and not from_district:
             reason = r.NOT_VERIFIED
-        elif amount <= 0:
+        elif amount <= ZERO:
             reason = r.NO_CREDIT
         elif (
             providers is not None
@@ -308,15 +308,15 @@ def _carry_out(tally: _Tally, window_start: date, surplus: Decimal, limit: Decim
     left = surplus if limit is None else min(surplus, limit)
     per_category, minimums = tally.per_category, tally.minimums
     for credit in reversed(tally.credits):
-        if left <= 0 or credit.record.completed_on < window_start:
+        if left <= ZERO or credit.record.completed_on < window_start:
             break
-        if credit.carried_in or credit.credited <= 0:
+        if credit.carried_in or credit.credited <= ZERO:
             continue
         movable = min(left, credit.credited)
         minimum = minimums.get(credit.category)
         if minimum is not None:
             movable = min(movable, max(per_category[credit.category] - minimum, ZERO))
-        if movable <= 0:
+        if movable <= ZERO:
             continue
         credit.credited -= movable
         credit.carried_out = movable
@@ -346,7 +346,7 @@ def _carry_into(
         carried = [
             _Credit(credit.record, credit.category, credit.carried_out, True)
             for credit in tally.credits
-            if credit.carried_out > 0
+            if credit.carried_out > ZERO
         ]
     return carried
 
@@ -386,12 +386,12 @@ def _compliance(
     for credit in tally.credits:
         earned += credit.credited
         if credit.carried_in:
-            reason = r.CAPPED if credit.capped > 0 else r.CARRIED_IN
+            reason = r.CAPPED if credit.capped > ZERO else r.CARRIED_IN
             carried_in_total += credit.amount
             carried_ids.add(credit.record.id)
-        elif credit.capped > 0:
+        elif credit.capped > ZERO:
             reason = r.CAPPED
-        elif credit.carried_out > 0:
+        elif credit.carried_out > ZERO:
             reason = r.CARRIED_OVER
         else:
             reason = r.COUNTED
@@ -427,7 +427,7 @@ def _compliance(
     minimums, caps, per_category = tally.minimums, tally.caps, tally.per_category
     capped_by_category: dict[str, Decimal] = {}
     for credit in tally.credits:
-        if credit.capped > 0:
+        if credit.capped > ZERO:
             capped_by_category[credit.category] = (
                 capped_by_category.get(credit.category, ZERO) + credit.capped
             )
@@ -449,7 +449,7 @@ def _compliance(
     )
     required = requirement.required
     remaining = ZERO if required is None else max(required - earned, shortfall, ZERO)
-    status, projected = _status(cycle, on, required, earned, shortfall == 0)
+    status, projected = _status(cycle, on, required, earned, shortfall == ZERO)
     return Compliance(
         ruleset_id=ruleset.id,
         version_effective_from=version.effective_from,
