@@ -8,7 +8,14 @@ from importlib import resources
 import pytest
 from credit_builders import holding, record, teacher
 
-from ler_plugin.credit import Credential, CreditError, evaluate, load_ruleset, parse_ruleset
+from ler_plugin.credit import (
+    Credential,
+    CreditError,
+    TeacherFacts,
+    evaluate,
+    load_ruleset,
+    parse_ruleset,
+)
 
 TX = load_ruleset("tx")
 NY = load_ruleset("ny")
@@ -462,3 +469,31 @@ def test_projection_is_reported():
 def test_records_may_arrive_as_any_iterable():
     records = (record(f"r{i}", date(2021, 1, 1 + i), "10") for i in range(3))
     assert evaluate(TX, TX_TEACHER, records, on=TX_MID).earned == 30
+
+
+def test_records_later_in_the_cycle_than_the_as_of_date_still_count():
+    later = [record("later", date(2024, 1, 10), "20")]
+    assert evaluate(TX, TX_TEACHER, later, on=TX_MID).earned == 20
+
+
+def test_district_ruleset_counts_its_own_awards_each_school_year():
+    facts = holding("staff", date(2023, 8, 15))
+    records = [
+        record("award", date(2024, 9, 10), "12", status="pending", source="lms_award"),
+        record("badge", date(2025, 2, 1), "12", source="badge"),
+        record("last_year", date(2024, 6, 30), "12"),
+    ]
+    compliance = evaluate(GENERIC, facts, records, on=date(2025, 3, 1))
+    assert (compliance.cycle.start, compliance.cycle.end) == (date(2024, 7, 1), date(2025, 6, 30))
+    assert compliance.required == 24
+    assert compliance.status == "complete"
+    assert compliance.outcome("last_year").reason == "outside_cycle"
+
+
+def test_inconsistent_teacher_and_credential_facts_are_refused():
+    with pytest.raises(CreditError) as caught:
+        TeacherFacts(credentials=(), birth_month=3, birth_date=date(1980, 4, 1))
+    assert caught.value.field == "TeacherFacts.birth_month"
+    with pytest.raises(CreditError) as caught:
+        Credential("teaching", date(2020, 1, 1), expires_on=date(2019, 1, 1))
+    assert caught.value.field == "Credential.expires_on"
