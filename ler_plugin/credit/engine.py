@@ -150,9 +150,12 @@ def _ordered(records: Iterable[CreditRecord]) -> list[CreditRecord]:
     return ordered
 
 
+def _version_day(ruleset: Ruleset, cycle: Cycle) -> date:
+    return cycle.end if ruleset.version_chosen_by == "cycle_end" else cycle.start
+
+
 def _version_for(ruleset: Ruleset, cycle: Cycle) -> RuleVersion:
-    day = cycle.end if ruleset.version_chosen_by == "cycle_end" else cycle.start
-    return ruleset.version_on(day)
+    return ruleset.version_on(_version_day(ruleset, cycle))
 
 
 def _requirement(
@@ -334,13 +337,17 @@ def _carry_into(
     index: int,
 ) -> list[_Credit]:
     """Credit carried into cycle ``index``: walk the earlier cycles that hold records, oldest
-    first, each passing its carry-out to the next (the same credentials are assumed held)."""
+    first, each passing its carry-out to the next (the same credentials are assumed held).
+    A cycle whose rules allow no carry-over, or that predates the ruleset, passes nothing."""
     rule = ruleset.cycle
     first_day = max(ordered[0].completed_on, governing.issued_on)
     carried: list[_Credit] = []
     for number in range(cycle_index(rule, governing.issued_on, birth_month, first_day), index):
         cycle = cycle_at(rule, governing.issued_on, birth_month, number)
-        version = _version_for(ruleset, cycle)
+        version = ruleset.version_in_force(_version_day(ruleset, cycle))
+        if version is None or version.carry_over is None:
+            carried = []
+            continue
         requirement = _requirement(version, held, governing)
         tally = _tally(version, cycle, requirement, ordered, carried)
         carried = [

@@ -158,12 +158,17 @@ class Ruleset:
     versions: tuple[RuleVersion, ...]
     notes: str
 
-    def version_on(self, day: date) -> RuleVersion:
-        """The version in force on ``day``: the latest one effective on or before it."""
+    def version_in_force(self, day: date) -> RuleVersion | None:
+        """The latest version effective on or before ``day``; ``None`` before the first."""
         chosen = None
         for version in self.versions:
             if version.effective_from <= day:
                 chosen = version
+        return chosen
+
+    def version_on(self, day: date) -> RuleVersion:
+        """The version in force on ``day``, or an error naming the date when there is none."""
+        chosen = self.version_in_force(day)
         if chosen is None:
             raise CreditError(
                 "no_version_in_force",

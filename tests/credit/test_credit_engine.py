@@ -497,3 +497,16 @@ def test_inconsistent_teacher_and_credential_facts_are_refused():
     with pytest.raises(CreditError) as caught:
         Credential("teaching", date(2020, 1, 1), expires_on=date(2019, 1, 1))
     assert caught.value.field == "Credential.expires_on"
+
+
+def test_records_older_than_the_ruleset_do_not_break_carry_over():
+    # Issued 1990: the cycle ending 1995 predates Act 48 (2000) and passes nothing on.
+    facts = holding("professional_educator", date(1990, 9, 1))
+    records = [
+        record("1992", date(1992, 3, 1), "40"),
+        record("2019", date(2019, 3, 1), "200"),
+        record("2020", date(2020, 6, 1), "30"),
+    ]
+    current = evaluate(PA, facts, records, on=date(2021, 1, 1))  # 2020-09-01 .. 2025-08-31
+    assert current.carry_in == 50
+    assert current.outcome("1992").reason == "outside_cycle"
