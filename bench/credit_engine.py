@@ -209,6 +209,9 @@ def main() -> None:
         f"one teacher, {len(records)} records, best of 7: engine {best_engine / 200 * 1e6:.1f} us,"
         f" naive {best_naive / 200 * 1e6:.1f} us ({best_naive / best_engine:.1f}x)"
     )
+    # Other work on the machine slows everything alike; this shows how much, for comparison.
+    reference = min(timeit.repeat("sum(range(1000))", number=1000, repeat=7)) / 1000 * 1e6
+    print(f"machine reference: sum(range(1000)) takes {reference:.1f} us in this run")
     print("statuses:", ", ".join(f"{key} {value:,}" for key, value in sorted(statuses.items())))
 
 
