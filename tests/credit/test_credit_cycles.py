@@ -3,13 +3,14 @@
 from datetime import date, timedelta
 
 import pytest
-from credit_builders import holding
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ler_plugin.credit import CreditError, cycle_containing, load_ruleset
 from ler_plugin.credit.cycles import add_years, cycle_at, cycle_index
 from ler_plugin.credit.ruleset import CycleRule, Source
+
+from .credit_builders import holding
 
 TX = load_ruleset("tx")
 NY = load_ruleset("ny")

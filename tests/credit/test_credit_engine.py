@@ -6,7 +6,6 @@ from decimal import Decimal
 from importlib import resources
 
 import pytest
-from credit_builders import holding, record, teacher
 
 from ler_plugin.credit import (
     Credential,
@@ -16,6 +15,8 @@ from ler_plugin.credit import (
     load_ruleset,
     parse_ruleset,
 )
+
+from .credit_builders import holding, record, teacher
 
 TX = load_ruleset("tx")
 NY = load_ruleset("ny")

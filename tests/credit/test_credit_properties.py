@@ -3,11 +3,12 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from credit_builders import holding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ler_plugin.credit import REASONS, STATUSES, CreditRecord, evaluate, load_ruleset
+
+from .credit_builders import holding
 
 RULESETS = {name: load_ruleset(name) for name in ("tx", "il", "pa", "fl", "ny")}
 FACTS = {
