@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ler_plugin.cli import db, district, schema, serve
+from ler_plugin.cli import backup, db, district, schema, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -14,6 +14,8 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("export-schema")(schema.export_schema)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")
 app.add_typer(district.app, name="district")
 
