@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -28,6 +29,13 @@ from ler_plugin.web.session import principal_from_request
 log = logging.getLogger("ler_plugin")
 
 
+def _bad_request(message: str, status: int) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "bad_request"}}]},
+        status_code=status,
+    )
+
+
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__(
@@ -35,6 +43,19 @@ class GraphQLApp(GraphQL[Context, None]):
             graphql_ide=None if settings.is_production else "graphiql",
         )
         self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As strawberry's, but a malformed request gets a GraphQL-shaped JSON error, not plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = _bad_request(exc.reason, exc.status_code)
+        except RecursionError:  # json.loads on absurdly nested input
+            response = _bad_request("the request body is nested too deeply", 400)
+        await response(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         found = principal_from_request(self.settings, request)
