@@ -13,7 +13,13 @@ from ler_plugin.config import Settings
 from ler_plugin.lti.artifacts import registration_key
 from ler_plugin.lti.models import Deployment, DeploymentStatus, Platform
 from ler_plugin.lti.registration import issuer_matches
-from ler_plugin.lti.services import TOOL_SCOPES
+from ler_plugin.lti.services import (
+    SCOPE_NRPS,
+    TOOL_SCOPES,
+    TokenEndpoint,
+    ToolKey,
+    request_token,
+)
 from ler_plugin.web import lti_registration
 from tests import factories
 from tests.lti.platform import TOOL_CONFIG
@@ -81,6 +87,8 @@ async def test_moodle_style_registration_stores_platform_and_deployment(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     platform: Lms,
+    client: httpx.AsyncClient,
+    tool_key: ToolKey,
 ) -> None:
     slug = await new_district(session_factory)
     response = await open_registration(
@@ -123,6 +131,9 @@ async def test_moodle_style_registration_stores_platform_and_deployment(
     assert row.auth_audience is None  # the authorization server is the token URL itself
     assert [(d.deployment_id, d.status) for d in deployments] == [("1", DeploymentStatus.APPROVED)]
     assert len(events) == 1 and events[0].data["client_id"] == platform.client_id
+    # The stored registration is enough to call the platform's services.
+    token, lifetime = await request_token(client, TokenEndpoint.of(row), tool_key, [SCOPE_NRPS])
+    assert token and lifetime == 3600
 
 
 async def test_canvas_style_registration_sends_placements_and_waits_for_the_deployment(

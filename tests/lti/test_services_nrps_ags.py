@@ -109,6 +109,15 @@ async def test_wrong_audience_or_client_is_a_clear_token_refusal(
     assert refused.value.code == "lti_token_refused"
 
 
+async def test_a_separate_audience_is_used_when_the_platform_has_one(
+    platform: Platform, client: httpx.AsyncClient, tool_key: ToolKey
+) -> None:
+    platform.audience = "https://auth.brightspace.example/auth/token"
+    endpoint = TokenEndpoint(platform.client_id, platform.token_url, platform.audience)
+    access = ServiceAccess(client, endpoint, tool_key, TokenCache())
+    assert len((await nrps.fetch_roster(access, platform.memberships_url)).members) == 5
+
+
 async def test_scope_not_granted_is_forbidden(access: ServiceAccess, platform: Platform) -> None:
     platform.granted_scopes = {SCOPE_SCORE}
     with pytest.raises(LtiServiceError) as refused:
