@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from ler_plugin.lti.services import LtiServiceError, ToolKey, json_number
+from ler_plugin.lti.services import LtiServiceError, ToolSigningKey, json_number
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -79,7 +79,7 @@ def pd_credit_link(
 def response_jwt(
     request: DeepLinkReturn,
     content_items: list[dict[str, Any]],
-    key: ToolKey,
+    key: ToolSigningKey,
     *,
     message: str | None = None,
     now: float | None = None,

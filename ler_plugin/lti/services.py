@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -59,12 +59,14 @@ def user_agent() -> str:
     return f"ler-plugin/{version}"
 
 
-@dataclass(frozen=True)
-class ToolKey:
-    """Our signing key as `ler_plugin.lti.keys.current_signing_key` returns it."""
+class ToolSigningKey(Protocol):
+    """Our signing key: `ler_plugin.lti.keys.current_signing_key` returns one (a `SigningKey`)."""
 
-    kid: str
-    private_key: RSAPrivateKey
+    @property
+    def kid(self) -> str: ...
+
+    @property
+    def private_key(self) -> RSAPrivateKey: ...
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ class TokenEndpoint:
         return cls(platform.client_id, platform.auth_token_url, platform.auth_audience)
 
 
-def client_assertion(endpoint: TokenEndpoint, key: ToolKey, *, now: float | None = None) -> str:
+def client_assertion(
+    endpoint: TokenEndpoint, key: ToolSigningKey, *, now: float | None = None
+) -> str:
     """The signed JWT that authenticates us at the token endpoint (RFC 7523 §2.2)."""
     issued = int(time.time() if now is None else now)
     claims = {
@@ -120,7 +124,7 @@ class TokenCache:
         self,
         client: httpx.AsyncClient,
         endpoint: TokenEndpoint,
-        key: ToolKey,
+        key: ToolSigningKey,
         scopes: Iterable[str],
     ) -> str:
         wanted = frozenset(scopes)
@@ -140,7 +144,7 @@ class TokenCache:
 
 
 async def request_token(
-    client: httpx.AsyncClient, endpoint: TokenEndpoint, key: ToolKey, scopes: Iterable[str]
+    client: httpx.AsyncClient, endpoint: TokenEndpoint, key: ToolSigningKey, scopes: Iterable[str]
 ) -> tuple[str, int]:
     """Ask the platform for an access token; returns (token, lifetime in seconds)."""
     form = {
@@ -188,7 +192,7 @@ class ServiceAccess:
 
     client: httpx.AsyncClient
     endpoint: TokenEndpoint
-    key: ToolKey
+    key: ToolSigningKey
     tokens: TokenCache
 
     async def request(

@@ -1,4 +1,4 @@
-"""Dynamic Registration through `/lti/register/<district>/<key>`, against a platform on 127.0.0.1."""
+"""Dynamic Registration through `/lti/register/<district>/<key>`, against a lms on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -17,13 +17,11 @@ from ler_plugin.lti.services import (
     SCOPE_NRPS,
     TOOL_SCOPES,
     TokenEndpoint,
-    ToolKey,
     request_token,
 )
 from ler_plugin.web import lti_registration
 from tests import factories
-from tests.lti.platform import TOOL_CONFIG
-from tests.lti.platform import Platform as Lms
+from tests.lti.advantage.lms import TOOL_CONFIG, Key, Lms
 
 
 @pytest.fixture
@@ -58,13 +56,11 @@ def register_path(settings: Settings, slug: str) -> str:
 
 
 async def stored(
-    session_factory: async_sessionmaker[AsyncSession], platform: Lms
+    session_factory: async_sessionmaker[AsyncSession], lms: Lms
 ) -> tuple[Platform | None, list[Deployment], list[AuditEvent]]:
     async with session_factory() as session:
         row = await session.scalar(
-            select(Platform).where(
-                Platform.issuer == platform.url, Platform.client_id == platform.client_id
-            )
+            select(Platform).where(Platform.issuer == lms.url, Platform.client_id == lms.client_id)
         )
         if row is None:
             return None, [], []
@@ -86,9 +82,9 @@ async def test_moodle_style_registration_stores_platform_and_deployment(
     tool: Starlette,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
-    platform: Lms,
+    lms: Lms,
     client: httpx.AsyncClient,
-    tool_key: ToolKey,
+    tool_key: Key,
 ) -> None:
     slug = await new_district(session_factory)
     response = await open_registration(
@@ -96,15 +92,15 @@ async def test_moodle_style_registration_stores_platform_and_deployment(
         settings,
         register_path(settings, slug),
         {
-            "openid_configuration": platform.openid_configuration_url,
-            "registration_token": platform.registration_token,
+            "openid_configuration": lms.openid_configuration_url,
+            "registration_token": lms.registration_token,
         },
     )
 
     assert response.status_code == 200, response.text
     assert "org.imsglobal.lti.close" in response.text
     assert "(window.opener||window.parent)" in response.text
-    agent, body = platform.registrations[0]
+    agent, body = lms.registrations[0]
     assert agent and agent.startswith("ler-plugin/")
     assert body["application_type"] == "web"
     assert body["grant_types"] == ["client_credentials", "implicit"]
@@ -123,14 +119,14 @@ async def test_moodle_style_registration_stores_platform_and_deployment(
     }
     assert "email" in config["claims"] and "placements" not in config["messages"][0]
 
-    row, deployments, events = await stored(session_factory, platform)
+    row, deployments, events = await stored(session_factory, lms)
     assert row is not None
-    assert row.auth_token_url == platform.token_url
-    assert row.auth_login_url == f"{platform.url}/mod/lti/auth.php"
-    assert row.jwks_url == f"{platform.url}/mod/lti/certs.php"
+    assert row.auth_token_url == lms.token_url
+    assert row.auth_login_url == f"{lms.url}/mod/lti/auth.php"
+    assert row.jwks_url == f"{lms.url}/mod/lti/certs.php"
     assert row.auth_audience is None  # the authorization server is the token URL itself
     assert [(d.deployment_id, d.status) for d in deployments] == [("1", DeploymentStatus.APPROVED)]
-    assert len(events) == 1 and events[0].data["client_id"] == platform.client_id
+    assert len(events) == 1 and events[0].data["client_id"] == lms.client_id
     # The stored registration is enough to call the platform's services.
     token, lifetime = await request_token(client, TokenEndpoint.of(row), tool_key, [SCOPE_NRPS])
     assert token and lifetime == 3600
@@ -140,27 +136,27 @@ async def test_canvas_style_registration_sends_placements_and_waits_for_the_depl
     tool: Starlette,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
-    platform: Lms,
+    lms: Lms,
 ) -> None:
-    platform.flavour = "canvas"
+    lms.flavour = "canvas"
     slug = await new_district(session_factory)
     response = await open_registration(
         tool,
         settings,
         register_path(settings, slug),
         {
-            "openid_configuration": platform.openid_configuration_url,
-            "registration_token": platform.registration_token,
+            "openid_configuration": lms.openid_configuration_url,
+            "registration_token": lms.registration_token,
         },
     )
 
     assert response.status_code == 200, response.text
-    config = platform.registrations[0][1][TOOL_CONFIG]
+    config = lms.registrations[0][1][TOOL_CONFIG]
     placements = {m["type"]: m["placements"] for m in config["messages"]}
     assert "course_navigation" in placements["LtiResourceLinkRequest"]
     assert "assignment_selection" in placements["LtiDeepLinkingRequest"]
     assert config["https://canvas.instructure.com/lti/privacy_level"] == "public"
-    row, deployments, _ = await stored(session_factory, platform)
+    row, deployments, _ = await stored(session_factory, lms)
     assert row is not None and deployments == []
     assert row.auth_audience is None  # "canvas.instructure.com" is no audience for a token
 
@@ -179,12 +175,12 @@ async def test_refusals_are_named(
     tool: Starlette,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
-    platform: Lms,
+    lms: Lms,
 ) -> None:
     slug = await new_district(session_factory)
     good = {
-        "openid_configuration": platform.openid_configuration_url,
-        "registration_token": platform.registration_token,
+        "openid_configuration": lms.openid_configuration_url,
+        "registration_token": lms.registration_token,
     }
     wrong_key = f"/lti/register/{slug}/{'0' * 32}"
     assert "lti_registration_bad_key" in await registration_error(
@@ -207,34 +203,34 @@ async def test_refusals_are_named(
     assert "lti_registration_refused" in await registration_error(
         tool, settings, register_path(settings, slug), {**good, "registration_token": "x"}, 502
     )
-    platform.issuer_override = "http://127.0.0.1:1"
+    lms.issuer_override = "http://127.0.0.1:1"
     assert "lti_registration_issuer_mismatch" in await registration_error(
         tool, settings, register_path(settings, slug), good, 400
     )
-    platform.issuer_override = None
+    lms.issuer_override = None
     not_https = {**good, "openid_configuration": "http://lms.example/openid"}
     assert "lti_registration_bad_url" in await registration_error(
         tool, settings, register_path(settings, slug), not_https, 400
     )
-    assert platform.registrations == []
-    assert (await stored(session_factory, platform))[0] is None
+    assert lms.registrations == []
+    assert (await stored(session_factory, lms))[0] is None
 
 
 async def test_registering_again_updates_and_another_district_cannot_take_it(
     tool: Starlette,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
-    platform: Lms,
+    lms: Lms,
 ) -> None:
     slug = await new_district(session_factory)
     params = {
-        "openid_configuration": platform.openid_configuration_url,
-        "registration_token": platform.registration_token,
+        "openid_configuration": lms.openid_configuration_url,
+        "registration_token": lms.registration_token,
     }
     for _ in range(2):
         response = await open_registration(tool, settings, register_path(settings, slug), params)
         assert response.status_code == 200, response.text
-    row, deployments, events = await stored(session_factory, platform)
+    row, deployments, events = await stored(session_factory, lms)
     assert row is not None and len(deployments) == 1 and len(events) == 2
 
     thief = await new_district(session_factory)

@@ -23,7 +23,7 @@ from ler_plugin.lti.artifacts import (
 from ler_plugin.lti.services import TOOL_SCOPES, LtiServiceError
 from tests import factories
 
-COMMITTED = Path(__file__).resolve().parents[2] / "lti"
+COMMITTED = Path(__file__).resolve().parents[3] / "lti"
 
 
 @pytest.mark.parametrize("lms", LMS_CHOICES)

@@ -1,4 +1,4 @@
-"""End to end with a platform that is not ours: Open edX's LTI 1.3 consumer (lti-consumer-xblock).
+"""End to end with a lms that is not ours: Open edX's LTI 1.3 consumer (lti-consumer-xblock).
 
 The consumer builds the OIDC login and signs the launch; its NRPS and AGS claims point at the
 in-memory services beside it on 127.0.0.1, whose token endpoint runs the consumer's own client
@@ -24,9 +24,9 @@ from ler_plugin.lti.deep_linking import (
     pd_credit_link,
     response_jwt,
 )
-from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint, ToolKey
-from tests.lti.htmlform import read_form
-from tests.lti.platform import Platform, launch
+from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint
+from tests.lti.advantage.htmlform import read_form
+from tests.lti.advantage.lms import Key, Lms, launch
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
@@ -35,12 +35,12 @@ DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_setting
 
 
 async def test_roster_then_scores_for_the_attendees(
-    platform: Platform, client: httpx.AsyncClient, tool_key: ToolKey
+    lms: Lms, client: httpx.AsyncClient, tool_key: Key
 ) -> None:
-    claims = launch(platform)
+    claims = launch(lms)
     assert claims[CLAIM + "message_type"] == "LtiResourceLinkRequest"
     access = ServiceAccess(
-        client, TokenEndpoint(claims["aud"], platform.token_url), tool_key, TokenCache()
+        client, TokenEndpoint(claims["aud"], lms.token_url), tool_key, TokenCache()
     )
 
     roster = await nrps.fetch_roster(access, claims[NRPS_CLAIM]["context_memberships_url"])
@@ -76,13 +76,11 @@ async def test_roster_then_scores_for_the_attendees(
     assert {r.result_score for r in results} == {Decimal(6)}
     # One token for the roster, one for the line items and one each for scores and results:
     # each scope set is asked for once, however many calls use it.
-    assert platform.token_requests == 4
+    assert lms.token_requests == 4
 
 
-async def test_deep_linking_round_trip(
-    platform: Platform, client: httpx.AsyncClient, tool_key: ToolKey
-) -> None:
-    claims = launch(platform, message_type="LtiDeepLinkingRequest")
+async def test_deep_linking_round_trip(lms: Lms, client: httpx.AsyncClient, tool_key: Key) -> None:
+    claims = launch(lms, message_type="LtiDeepLinkingRequest")
     assert claims[CLAIM + "message_type"] == "LtiDeepLinkingRequest"
     settings = claims[DL_SETTINGS]
     assert "ltiResourceLink" in settings["accept_types"]
@@ -106,5 +104,5 @@ async def test_deep_linking_round_trip(
     action, fields = read_form(page)
     answer = await client.post(action, data=fields)
     assert answer.status_code == 200, answer.text
-    assert platform.deep_link_items == [[item]]
-    assert platform.deep_link_claims[0][CLAIM + "deployment_id"] == platform.deployment_id
+    assert lms.deep_link_items == [[item]]
+    assert lms.deep_link_claims[0][CLAIM + "deployment_id"] == lms.deployment_id

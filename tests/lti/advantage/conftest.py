@@ -7,8 +7,8 @@ import pytest
 import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint, ToolKey
-from tests.lti.platform import Platform, Switchboard, new_rsa_key, serve
+from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint
+from tests.lti.advantage.lms import Key, Lms, Switchboard, new_rsa_key, serve
 
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 
@@ -19,8 +19,8 @@ def tool_rsa() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture(scope="session")
-def tool_key(tool_rsa: rsa.RSAPrivateKey) -> ToolKey:
-    return ToolKey("tool-key-1", tool_rsa)
+def tool_key(tool_rsa: rsa.RSAPrivateKey) -> Key:
+    return Key("tool-key-1", tool_rsa)
 
 
 def members(count: int) -> list[dict[str, object]]:
@@ -52,10 +52,10 @@ def switchboard() -> Iterator[Switchboard]:
 
 
 @pytest.fixture
-def platform(
+def lms(
     tool_rsa: rsa.RSAPrivateKey, platform_rsa: rsa.RSAPrivateKey, switchboard: Switchboard
-) -> Platform:
-    return Platform(tool_key=tool_rsa, key=platform_rsa, members=members(5)).attach(switchboard)
+) -> Lms:
+    return Lms(tool_key=tool_rsa, key=platform_rsa, members=members(5)).attach(switchboard)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -65,10 +65,10 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def access(platform: Platform, client: httpx.AsyncClient, tool_key: ToolKey) -> ServiceAccess:
+def access(lms: Lms, client: httpx.AsyncClient, tool_key: Key) -> ServiceAccess:
     return ServiceAccess(
         client=client,
-        endpoint=TokenEndpoint(platform.client_id, platform.token_url),
+        endpoint=TokenEndpoint(lms.client_id, lms.token_url),
         key=tool_key,
         tokens=TokenCache(),
     )

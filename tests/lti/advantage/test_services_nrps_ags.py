@@ -1,4 +1,4 @@
-"""Tokens, NRPS and AGS against the Open edX consumer's checks on a real 127.0.0.1 platform."""
+"""Tokens, NRPS and AGS against the Open edX consumer's checks on a real 127.0.0.1 lms."""
 
 from __future__ import annotations
 
@@ -16,18 +16,17 @@ from ler_plugin.lti.services import (
     ServiceAccess,
     TokenCache,
     TokenEndpoint,
-    ToolKey,
     client_assertion,
 )
-from tests.lti.platform import Platform
+from tests.lti.advantage.lms import Key, Lms
 
 NOW = dt.datetime(2026, 11, 28, 15, 30, tzinfo=dt.UTC)
 
 
 async def test_roster_follows_every_page_with_the_url_as_given(
-    access: ServiceAccess, platform: Platform
+    access: ServiceAccess, lms: Lms
 ) -> None:
-    roster = await nrps.fetch_roster(access, platform.memberships_url)
+    roster = await nrps.fetch_roster(access, lms.memberships_url)
 
     assert [m.user_id for m in roster.members] == [f"user-{n}" for n in range(5)]
     assert roster.context_id == "PD-101" and roster.context_title == "Literacy PD"
@@ -36,41 +35,41 @@ async def test_roster_follows_every_page_with_the_url_as_given(
     assert first.roles == ("http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",)
     assert [m.is_active for m in roster.members] == [True, True, True, True, False]
     # Three pages, one token: the client assertion was checked once by Open edX's code.
-    assert platform.token_requests == 1
-    assert all(agent.startswith("ler-plugin/") for agent in platform.user_agents)
+    assert lms.token_requests == 1
+    assert all(agent.startswith("ler-plugin/") for agent in lms.user_agents)
 
 
 async def test_tokens_are_cached_per_scope_set_and_renewed_before_expiry(
-    platform: Platform, client: httpx.AsyncClient, tool_key: ToolKey
+    lms: Lms, client: httpx.AsyncClient, tool_key: Key
 ) -> None:
     now = [1000.0]
     cache = TokenCache(clock=lambda: now[0])
-    endpoint = TokenEndpoint(platform.client_id, platform.token_url)
+    endpoint = TokenEndpoint(lms.client_id, lms.token_url)
 
     first = await cache.token(client, endpoint, tool_key, [SCOPE_NRPS])
     assert await cache.token(client, endpoint, tool_key, [SCOPE_NRPS]) == first
-    assert platform.token_requests == 1
+    assert lms.token_requests == 1
     await cache.token(client, endpoint, tool_key, [SCOPE_SCORE])
-    assert platform.token_requests == 2
+    assert lms.token_requests == 2
 
     now[0] += 3600 - 61  # one second before the early-refresh margin
     assert await cache.token(client, endpoint, tool_key, [SCOPE_NRPS]) == first
     now[0] += 2
     assert await cache.token(client, endpoint, tool_key, [SCOPE_NRPS]) != first
-    assert platform.token_requests == 3
+    assert lms.token_requests == 3
 
 
-async def test_a_revoked_token_is_replaced_once(access: ServiceAccess, platform: Platform) -> None:
+async def test_a_revoked_token_is_replaced_once(access: ServiceAccess, lms: Lms) -> None:
     token = await access.tokens.token(access.client, access.endpoint, access.key, [SCOPE_NRPS])
-    platform.revoke_tokens([token])
+    lms.revoke_tokens([token])
 
-    roster = await nrps.fetch_roster(access, platform.memberships_url)
+    roster = await nrps.fetch_roster(access, lms.memberships_url)
 
     assert len(roster.members) == 5
-    assert platform.token_requests == 2
+    assert lms.token_requests == 2
 
 
-async def test_the_assertion_names_us_and_the_audience(tool_key: ToolKey) -> None:
+async def test_the_assertion_names_us_and_the_audience(tool_key: Key) -> None:
     import jwt
 
     endpoint = TokenEndpoint("client-9", "https://lms.example/token", "https://auth.example/aud")
@@ -89,39 +88,39 @@ async def test_the_assertion_names_us_and_the_audience(tool_key: ToolKey) -> Non
 
 
 async def test_wrong_audience_or_client_is_a_clear_token_refusal(
-    platform: Platform, client: httpx.AsyncClient, tool_key: ToolKey
+    lms: Lms, client: httpx.AsyncClient, tool_key: Key
 ) -> None:
-    platform.audience = "https://elsewhere.example/token"
+    lms.audience = "https://elsewhere.example/token"
     access = ServiceAccess(
-        client, TokenEndpoint(platform.client_id, platform.token_url), tool_key, TokenCache()
+        client, TokenEndpoint(lms.client_id, lms.token_url), tool_key, TokenCache()
     )
     with pytest.raises(LtiServiceError) as refused:
-        await nrps.fetch_roster(access, platform.memberships_url)
+        await nrps.fetch_roster(access, lms.memberships_url)
     assert refused.value.code == "lti_token_refused"
     assert "invalid_client" in refused.value.message
 
-    platform.audience = None
+    lms.audience = None
     stranger = ServiceAccess(
-        client, TokenEndpoint("not-registered", platform.token_url), tool_key, TokenCache()
+        client, TokenEndpoint("not-registered", lms.token_url), tool_key, TokenCache()
     )
     with pytest.raises(LtiServiceError) as refused:
-        await nrps.fetch_roster(stranger, platform.memberships_url)
+        await nrps.fetch_roster(stranger, lms.memberships_url)
     assert refused.value.code == "lti_token_refused"
 
 
 async def test_a_separate_audience_is_used_when_the_platform_has_one(
-    platform: Platform, client: httpx.AsyncClient, tool_key: ToolKey
+    lms: Lms, client: httpx.AsyncClient, tool_key: Key
 ) -> None:
-    platform.audience = "https://auth.brightspace.example/auth/token"
-    endpoint = TokenEndpoint(platform.client_id, platform.token_url, platform.audience)
+    lms.audience = "https://auth.brightspace.example/auth/token"
+    endpoint = TokenEndpoint(lms.client_id, lms.token_url, lms.audience)
     access = ServiceAccess(client, endpoint, tool_key, TokenCache())
-    assert len((await nrps.fetch_roster(access, platform.memberships_url)).members) == 5
+    assert len((await nrps.fetch_roster(access, lms.memberships_url)).members) == 5
 
 
-async def test_scope_not_granted_is_forbidden(access: ServiceAccess, platform: Platform) -> None:
-    platform.granted_scopes = {SCOPE_SCORE}
+async def test_scope_not_granted_is_forbidden(access: ServiceAccess, lms: Lms) -> None:
+    lms.granted_scopes = {SCOPE_SCORE}
     with pytest.raises(LtiServiceError) as refused:
-        await nrps.fetch_roster(access, platform.memberships_url)
+        await nrps.fetch_roster(access, lms.memberships_url)
     assert refused.value.code == "lti_service_forbidden"
 
 
@@ -135,32 +134,32 @@ async def test_scope_not_granted_is_forbidden(access: ServiceAccess, platform: P
     ],
 )
 async def test_platform_failures_have_codes(
-    access: ServiceAccess, platform: Platform, path: str, code: str
+    access: ServiceAccess, lms: Lms, path: str, code: str
 ) -> None:
     with pytest.raises(LtiServiceError) as failed:
-        await nrps.fetch_roster(access, platform.url + path)
+        await nrps.fetch_roster(access, lms.url + path)
     assert failed.value.code == code
 
 
-async def test_timeouts_and_unreachable_hosts(platform: Platform, tool_key: ToolKey) -> None:
+async def test_timeouts_and_unreachable_hosts(lms: Lms, tool_key: Key) -> None:
     async with httpx.AsyncClient(timeout=0.3) as hurried:
         access = ServiceAccess(
-            hurried, TokenEndpoint(platform.client_id, platform.token_url), tool_key, TokenCache()
+            hurried, TokenEndpoint(lms.client_id, lms.token_url), tool_key, TokenCache()
         )
         with pytest.raises(LtiServiceError) as slow:
-            await nrps.fetch_roster(access, platform.url + "/slow")
+            await nrps.fetch_roster(access, lms.url + "/slow")
         assert slow.value.code == "lti_service_timeout"
 
         nowhere = ServiceAccess(
             hurried, TokenEndpoint("c", "http://127.0.0.1:9/token"), tool_key, TokenCache()
         )
         with pytest.raises(LtiServiceError) as down:
-            await nrps.fetch_roster(nowhere, platform.memberships_url)
+            await nrps.fetch_roster(nowhere, lms.memberships_url)
         assert down.value.code == "lti_service_unreachable"
 
 
 async def test_line_item_found_or_created_then_scores_round_trip(
-    access: ServiceAccess, platform: Platform
+    access: ServiceAccess, lms: Lms
 ) -> None:
     new = ags.NewLineItem(
         label="PD credit: Literacy PD",
@@ -168,11 +167,11 @@ async def test_line_item_found_or_created_then_scores_round_trip(
         resource_id="ler:activity:42",
         tag="pd-credit",
     )
-    created = await ags.ensure_line_item(access, platform.lineitems_url, new)
-    again = await ags.ensure_line_item(access, platform.lineitems_url, new)
-    assert again == created and len(platform.line_items) == 1
+    created = await ags.ensure_line_item(access, lms.lineitems_url, new)
+    again = await ags.ensure_line_item(access, lms.lineitems_url, new)
+    assert again == created and len(lms.line_items) == 1
     assert created.score_maximum == Decimal("6") and created.resource_id == "ler:activity:42"
-    assert await ags.find_line_item(access, platform.lineitems_url, resource_id="other") is None
+    assert await ags.find_line_item(access, lms.lineitems_url, resource_id="other") is None
 
     for user, hours in (("user-1", "6"), ("user-2", "4.5")):
         await ags.post_score(
@@ -193,7 +192,7 @@ async def test_line_item_found_or_created_then_scores_round_trip(
     }
     only = await ags.read_results(access, created.id, user_id="user-2")
     assert [r.comment for r in only] == ["4.5 PD clock hours"]
-    sent = platform.scores[0]
+    sent = lms.scores[0]
     assert sent["activityProgress"] == "Completed" and sent["gradingProgress"] == "FullyGraded"
     assert sent["timestamp"] == "2026-11-28T15:30:00.000+00:00"
 

@@ -51,6 +51,14 @@ def configure_django() -> None:
         django.setup()
 
 
+@dataclass(frozen=True)
+class Key:
+    """The tool's signing key, shaped like `ler_plugin.lti.keys.SigningKey`."""
+
+    kid: str
+    private_key: rsa.RSAPrivateKey
+
+
 def new_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -112,7 +120,7 @@ NRPS_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 
 
 @dataclass
-class Platform:
+class Lms:
     """The LMS state the tests look at; `url` is set once it is served."""
 
     tool_key: rsa.RSAPrivateKey
@@ -209,7 +217,7 @@ class Platform:
             ]
         )
 
-    def attach(self, board: Switchboard) -> Platform:
+    def attach(self, board: Switchboard) -> Lms:
         """Answer on the switchboard's address from now on."""
         self.url = board.url
         self.consumer = self.make_consumer()
@@ -463,7 +471,7 @@ class Platform:
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 
 
-def launch(platform: Platform, *, message_type: str = "LtiResourceLinkRequest") -> dict[str, Any]:
+def launch(platform: Lms, *, message_type: str = "LtiResourceLinkRequest") -> dict[str, Any]:
     """Run the consumer's OIDC third-party login and launch; returns the verified id_token claims.
 
     The tool's side of the login (state, nonce, redirect_uri) is played here until the tool's

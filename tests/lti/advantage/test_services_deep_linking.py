@@ -14,9 +14,9 @@ from ler_plugin.lti.deep_linking import (
     pd_credit_link,
     response_jwt,
 )
-from ler_plugin.lti.services import LtiServiceError, ToolKey
-from tests.lti.htmlform import read_form
-from tests.lti.platform import Platform
+from ler_plugin.lti.services import LtiServiceError
+from tests.lti.advantage.htmlform import read_form
+from tests.lti.advantage.lms import Key, Lms
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 
@@ -32,23 +32,23 @@ def activity() -> dict[str, object]:
     )
 
 
-def test_the_response_is_what_the_platform_expects(platform: Platform, tool_key: ToolKey) -> None:
+def test_the_response_is_what_the_platform_expects(lms: Lms, tool_key: Key) -> None:
     back = DeepLinkReturn(
-        client_id=platform.client_id,
-        platform_issuer=platform.url,
+        client_id=lms.client_id,
+        platform_issuer=lms.url,
         deployment_id="1",
-        return_url=platform.deep_link_return_url,
+        return_url=lms.deep_link_return_url,
         data="opaque-çtate&1",
     )
     token = response_jwt(back, [activity()], tool_key, message="Added PD credit")
 
     # Open edX's own verification: signature by the tool key, message type, accepted item types.
-    items = platform.consumer.check_and_decode_deep_linking_token(token)
+    items = lms.consumer.check_and_decode_deep_linking_token(token)
     assert items == [activity()]
     claims = jwt.decode(
-        token, tool_key.private_key.public_key(), algorithms=["RS256"], audience=platform.url
+        token, tool_key.private_key.public_key(), algorithms=["RS256"], audience=lms.url
     )
-    assert claims["iss"] == platform.client_id and claims["nonce"]
+    assert claims["iss"] == lms.client_id and claims["nonce"]
     assert claims[CLAIM + "deployment_id"] == "1"
     assert claims[CLAIM + "version"] == "1.3.0"
     assert claims[CLAIM + "message_type"] == "LtiDeepLinkingResponse"
@@ -63,7 +63,7 @@ def test_the_response_is_what_the_platform_expects(platform: Platform, tool_key:
     }
 
 
-def test_without_data_no_data_claim(tool_key: ToolKey) -> None:
+def test_without_data_no_data_claim(tool_key: Key) -> None:
     back = DeepLinkReturn("c", "https://lms.example", "d", "https://lms.example/return")
     claims = jwt.decode(
         response_jwt(back, [], tool_key),
