@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -207,6 +208,32 @@ async def post_score(access: ServiceAccess, lineitem_url: str, score: Score) -> 
         json_body=score_body(score),
         what="the scores service",
     )
+
+
+@dataclass(frozen=True)
+class ScoreFailure:
+    user_id: str
+    error: LtiServiceError
+
+
+# Refusals about one member (left the course, bad value); anything else would fail them all.
+_PER_MEMBER = frozenset({"lti_service_rejected", "lti_service_not_found", "lti_ags_bad_score"})
+
+
+async def post_scores(
+    access: ServiceAccess, lineitem_url: str, scores: Iterable[Score]
+) -> list[ScoreFailure]:
+    """Post each score on its own, as the spec asks; a member the platform refuses does not
+    stop the others, while a failure that would hit everyone (token, scope, outage) does."""
+    failures = []
+    for score in scores:
+        try:
+            await post_score(access, lineitem_url, score)
+        except LtiServiceError as exc:
+            if exc.code not in _PER_MEMBER:
+                raise
+            failures.append(ScoreFailure(score.user_id, exc))
+    return failures
 
 
 async def read_results(

@@ -371,6 +371,8 @@ class Lms:
             return PlainTextResponse("timestamp without timezone", status_code=400)
         if request.path_params["n"] not in self.line_items:
             return PlainTextResponse("no such line item", status_code=404)
+        if body["userId"] not in {m["user_id"] for m in self.members}:
+            return PlainTextResponse("Incorrect user", status_code=400)
         self.scores.append({**body, "line_item": request.path_params["n"]})
         return Response(status_code=204)
 

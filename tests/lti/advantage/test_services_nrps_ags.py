@@ -197,6 +197,28 @@ async def test_line_item_found_or_created_then_scores_round_trip(
     assert sent["timestamp"] == "2026-11-28T15:30:00.000+00:00"
 
 
+async def test_one_refused_member_does_not_stop_the_others(access: ServiceAccess, lms: Lms) -> None:
+    column = await ags.create_line_item(
+        access, lms.lineitems_url, ags.NewLineItem(label="PD credit", score_maximum=Decimal(3))
+    )
+    scores = [
+        ags.Score(user_id=user, score_given=Decimal(3), score_maximum=Decimal(3), timestamp=NOW)
+        for user in ("user-1", "left-the-course", "user-3")
+    ]
+    failures = await ags.post_scores(access, column.id, scores)
+
+    assert [(f.user_id, f.error.code) for f in failures] == [
+        ("left-the-course", "lti_service_rejected")
+    ]
+    assert [s["userId"] for s in lms.scores] == ["user-1", "user-3"]
+
+    lms.granted_scopes = set()
+    ungranted = ServiceAccess(access.client, access.endpoint, access.key, TokenCache())
+    with pytest.raises(LtiServiceError) as everyone:
+        await ags.post_scores(ungranted, column.id, scores[:1])
+    assert everyone.value.code == "lti_service_forbidden"
+
+
 def test_scores_without_what_moodle_requires_are_refused_before_sending() -> None:
     base = dict(user_id="u", score_given=Decimal(1), score_maximum=Decimal(1))
     with pytest.raises(LtiServiceError, match="timezone"):
