@@ -161,6 +161,12 @@ async def request_token(
         data=form,
         what="the token endpoint",
     )
+    if response.status_code == 400 and _oauth_error(response).startswith("invalid_scope"):
+        raise LtiServiceError(
+            "lti_token_scope_refused",
+            f"{endpoint.token_url} will not grant {' '.join(sorted(scopes))} to client id "
+            f"{endpoint.client_id!r}: enable that service for the tool in the LMS",
+        )
     if response.status_code in (400, 401):
         raise LtiServiceError(
             "lti_token_refused",

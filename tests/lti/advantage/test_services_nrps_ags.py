@@ -124,6 +124,15 @@ async def test_scope_not_granted_is_forbidden(access: ServiceAccess, lms: Lms) -
     assert refused.value.code == "lti_service_forbidden"
 
 
+async def test_scope_refused_at_the_token_endpoint_says_so(access: ServiceAccess, lms: Lms) -> None:
+    lms.granted_scopes = {SCOPE_SCORE}
+    lms.refuse_ungranted = True
+    with pytest.raises(LtiServiceError) as refused:
+        await nrps.fetch_roster(access, lms.memberships_url)
+    assert refused.value.code == "lti_token_scope_refused"
+    assert SCOPE_NRPS in refused.value.message
+
+
 @pytest.mark.parametrize(
     ("path", "code"),
     [
