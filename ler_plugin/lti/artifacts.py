@@ -217,19 +217,19 @@ def settings_list(lms: str, urls: ToolUrls) -> tuple[str, list[tuple[str, str]]]
         )
     if lms == "schoology":
         return (
-            "Schoology App Center > Developer > Create LTI 1.3 App",
+            "App Center > My Developer Apps > Add App, Type of App: LTI 1.3 App",
             [
                 ("App Name", TOOL_NAME),
                 ("Description", TOOL_DESCRIPTION),
-                ("Domain/URL", urls.base_url),
-                ("Redirect URL(s)", urls.launch_url),
-                ("OpenID Connect Initialization Url", urls.login_url),
-                ("JWK Set URL", urls.jwks_url),
-                ("Names and Roles Provisioning Service", "enabled"),
-                ("Assignment and Grade Services", "enabled"),
-                ("Deep Linking", "enabled"),
-                ("Deep Linking URL", urls.deep_link_url),
-                ("Privacy: send name and email", "yes"),
+                ("Domain/URL", urls.launch_url),
+                ("Public key type", "Keyset URL"),
+                ("JWKS URL", urls.jwks_url),
+                ("OIDC Login Init URL", urls.login_url),
+                ("Redirect URLs", urls.launch_url),
+                ("Deep Linking", "checked"),
+                ("Assignments and Grade Services", "checked"),
+                ("Names and Roles Services", "checked"),
+                ("Privacy", "send the user's name and email"),
             ],
         )
     if lms == "brightspace":
@@ -240,7 +240,7 @@ def settings_list(lms: str, urls: ToolUrls) -> tuple[str, list[tuple[str, str]]]
                 ("Description", TOOL_DESCRIPTION),
                 ("Domain", urls.base_url),
                 ("Redirect URLs", urls.launch_url),
-                ("OpenID Connect Login URL", urls.login_url),
+                ("OpenId Connect Login URL", urls.login_url),
                 ("Target Link URI", urls.launch_url),
                 ("Keyset URL", urls.jwks_url),
                 (
@@ -253,7 +253,6 @@ def settings_list(lms: str, urls: ToolUrls) -> tuple[str, list[tuple[str, str]]]
                     "Org Unit Information, User Information (Name, Email, User ID), Link Information, "
                     "Classlist including users not known to this deployment",
                 ),
-                ("Deep linking: Deep Linking Quicklink", urls.deep_link_url),
             ],
         )
     if lms == "openedx":
