@@ -260,20 +260,17 @@ def settings_list(lms: str, urls: ToolUrls) -> tuple[str, list[tuple[str, str]]]
             "Studio > unit > Add New Component > Advanced > LTI Consumer > Edit",
             [
                 ("LTI Version", "LTI 1.3"),
-                ("Tool Launch URL", urls.launch_url),
-                ("Tool Initiate Login URL", urls.login_url),
+                ("Launch URL", urls.launch_url),
+                ("Tool Initiate Login URL (OIDC)", urls.login_url),
                 ("Registered Redirect URIs", json.dumps([urls.launch_url])),
                 ("Tool Public Key Mode", "Keyset URL"),
                 ("Tool Keyset URL", urls.jwks_url),
-                ("Deep Linking", "True"),
+                ("Deep linking", "True"),
                 ("Deep Linking Launch URL", urls.deep_link_url),
-                (
-                    "LTI Assignment and Grades Service",
-                    "Allow tools to manage and submit grade (programmatic)",
-                ),
-                ("Enable LTI NRPS", "True"),
-                ("Request user's username", "True"),
-                ("Request user's email", "True"),
+                ("Assignment and Grades", "Programmatic"),
+                ("Names & Roles (NRPS)", "True"),
+                ("Share Full name", "True"),
+                ("Share Email", "True"),
             ],
         )
     raise LtiServiceError(

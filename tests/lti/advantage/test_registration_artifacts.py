@@ -18,10 +18,12 @@ from ler_plugin.lti.artifacts import (
     registration_key,
     registration_request,
     render,
+    settings_list,
     tool_urls,
 )
 from ler_plugin.lti.services import TOOL_SCOPES, LtiServiceError
 from tests import factories
+from tests.lti.advantage.lms import configure_django
 
 COMMITTED = Path(__file__).resolve().parents[3] / "lti"
 
@@ -54,6 +56,23 @@ def test_canvas_key_uses_the_urls_the_tool_serves() -> None:
     body = registration_request(tool_urls("https://pd.district.example"))
     assert body["initiate_login_uri"] == key["oidc_initiation_url"]
     assert body["jwks_uri"] == key["public_jwk_url"]
+
+
+def test_open_edx_labels_are_the_xblocks_own_fields() -> None:
+    configure_django()
+    from lti_consumer.lti_xblock import LtiConsumerXBlock
+
+    labels = {str(f.display_name) for f in LtiConsumerXBlock.fields.values()}
+    values = {
+        str(f.display_name): {str(v["display_name"]) for v in (f.values or [])}
+        for f in LtiConsumerXBlock.fields.values()
+        if isinstance(f.values, list)
+    }
+    _, pairs = settings_list("openedx", tool_urls(EXAMPLE_BASE_URL))
+    for label, value in pairs:
+        assert label in labels, label
+        if label in values:
+            assert value in values[label], (label, value)
 
 
 def test_bad_base_url_and_unknown_lms() -> None:
