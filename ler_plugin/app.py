@@ -22,7 +22,10 @@ from ler_plugin.api.schema import production_schema, schema
 from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
+from ler_plugin.fetch import FetchPolicy, guarded_async_client
+from ler_plugin.lti.services import TokenCache
 from ler_plugin.principal import Principal
+from ler_plugin.web import lti_registration
 from ler_plugin.web.middleware import RequestMiddleware, configure_logging
 from ler_plugin.web.session import principal_from_request
 
@@ -121,9 +124,13 @@ def build_app(settings: Settings) -> Starlette:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        # Every call to a URL from outside (LMS JWKS, tokens, services, registrations) is guarded.
+        app.state.http_client = guarded_async_client(FetchPolicy.from_settings(settings))
+        app.state.lti_tokens = TokenCache()
         try:
             yield
         finally:
+            await app.state.http_client.aclose()
             await engine.dispose()
 
     configure_logging(settings)
@@ -132,6 +139,7 @@ def build_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", WithSession(GraphQLApp(settings)), methods=["GET", "POST"]),
+            *lti_registration.routes(),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestMiddleware, settings=settings)],

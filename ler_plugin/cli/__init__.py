@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ler_plugin.cli import backup, db, district, schema, serve
+from ler_plugin.cli import backup, db, district, lti_config, schema, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -18,6 +18,7 @@ app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")
 app.add_typer(district.app, name="district")
+app.add_typer(lti_config.app, name="lti")
 
 
 def main() -> None:

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint
+from tests.lti.advantage.lms import Key, Lms, Switchboard, new_rsa_key, serve
+
+ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+
+
+@pytest.fixture(scope="session")
+def tool_rsa() -> rsa.RSAPrivateKey:
+    return new_rsa_key()
+
+
+@pytest.fixture(scope="session")
+def tool_key(tool_rsa: rsa.RSAPrivateKey) -> Key:
+    return Key("tool-key-1", tool_rsa)
+
+
+def members(count: int) -> list[dict[str, object]]:
+    return [
+        {
+            "user_id": f"user-{n}",
+            "name": f"Teacher {n}",
+            "given_name": "Teacher",
+            "family_name": str(n),
+            "email": f"teacher{n}@district.example",
+            "roles": [ROLE + ("Instructor" if n == 0 else "Learner")],
+            **({"status": "Inactive"} if n == 4 else {}),
+        }
+        for n in range(count)
+    ]
+
+
+@pytest.fixture(scope="session")
+def platform_rsa() -> rsa.RSAPrivateKey:
+    return new_rsa_key()
+
+
+@pytest.fixture(scope="session")
+def switchboard() -> Iterator[Switchboard]:
+    board = Switchboard()
+    with serve(board) as url:
+        board.url = url
+        yield board
+
+
+@pytest.fixture
+def lms(
+    tool_rsa: rsa.RSAPrivateKey, platform_rsa: rsa.RSAPrivateKey, switchboard: Switchboard
+) -> Lms:
+    return Lms(tool_key=tool_rsa, key=platform_rsa, members=members(5)).attach(switchboard)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5) as http:
+        yield http
+
+
+@pytest.fixture
+def access(lms: Lms, client: httpx.AsyncClient, tool_key: Key) -> ServiceAccess:
+    return ServiceAccess(
+        client=client,
+        endpoint=TokenEndpoint(lms.client_id, lms.token_url),
+        key=tool_key,
+        tokens=TokenCache(),
+    )
