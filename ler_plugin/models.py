@@ -16,6 +16,7 @@ from ler_plugin.wallet.models import (
     TeacherIdentity,
     Wallet,
 )
+from ler_plugin.wallet.sharing import ShareLink, ShareLinkRecord
 
 metadata = Base.metadata
 
@@ -35,6 +36,8 @@ __all__ = [
     "RulesetVersion",
     "School",
     "SchoolMembership",
+    "ShareLink",
+    "ShareLinkRecord",
     "Teacher",
     "TeacherEmail",
     "TeacherIdentity",
