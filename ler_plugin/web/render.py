@@ -51,6 +51,16 @@ def _day(value: dt.date | dt.datetime | None) -> str:
     return f"{value:%b} {value.day}, {value.year}"
 
 
+def _image_url(value: str | None) -> str:
+    """Image addresses that came from outside: web addresses and inline images, nothing else."""
+    if not value:
+        return ""
+    lowered = value.strip().lower()
+    if lowered.startswith(("https://", "http://", "data:image/png", "data:image/svg+xml")):
+        return value.strip()
+    return ""
+
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -59,6 +69,7 @@ environment = Environment(
 )
 environment.filters["hours"] = _hours
 environment.filters["day"] = _day
+environment.filters["image_url"] = _image_url
 
 
 def security_headers(response: Response, settings: Settings, ancestors: list[str]) -> Response:

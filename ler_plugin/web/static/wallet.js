@@ -6,7 +6,8 @@
   var lastHeight = 0;
   function reportHeight() {
     if (window.parent === window) return;
-    var height = Math.ceil(document.documentElement.scrollHeight);
+    // The body's own height: the document's is never less than the iframe, so it could not shrink.
+    var height = Math.ceil(document.body.getBoundingClientRect().height);
     if (height === lastHeight) return;
     lastHeight = height;
     window.parent.postMessage({ subject: "lti.frameResize", height: height }, "*");
@@ -35,7 +36,7 @@
     });
     reportHeight();
     if (window.ResizeObserver) {
-      new ResizeObserver(reportHeight).observe(document.documentElement);
+      new ResizeObserver(reportHeight).observe(document.body);
     } else {
       window.addEventListener("resize", reportHeight);
     }
