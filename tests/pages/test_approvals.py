@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from ler_plugin.audit import AuditEvent
@@ -117,3 +119,52 @@ async def test_only_admins_of_the_district_decide(
     async with session_factory() as session:
         assert (await session.get(Record, waiting)).status == RecordStatus.SUBMITTED  # type: ignore[union-attr]
         assert (await session.get(Record, own)).status == RecordStatus.SUBMITTED  # type: ignore[union-attr]
+
+
+async def test_admins_of_the_district_open_submitted_evidence(
+    live_server, session_factory, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.pages.test_forms import PDF, _form
+
+    async with session_factory() as session, session.begin():
+        elsewhere = await factories.district(session)
+        stranger = await factories.teacher(session, elsewhere.id, name="Far Admin")
+        outsider = issue_token(
+            live_server.settings,
+            Principal.for_teacher(stranger.id, elsewhere.id, Role.DISTRICT_ADMIN),
+        )
+    with client(live_server.url) as http:
+        token = csrf_of(http.get("/app/wallet/add", params={"session": world.teacher}).text)
+        sent = http.post(
+            "/app/wallet/add",
+            params={"session": world.teacher},
+            data={**_form(title="With agenda"), "csrf": token},
+            files={"evidence_file": ("agenda.pdf", PDF, "application/pdf")},
+        )
+        assert sent.status_code == 303
+        queue = http.get("/app/dashboard/approvals", params={"session": world.admin}).text
+        href = re.search(r'href="(/app/wallet/evidence/\d+)\?session=[^"]+">agenda.pdf<', queue)
+        assert href, "the queue links the evidence"
+        admin = http.get(href.group(1), params={"session": world.admin})
+        far = http.get(href.group(1), params={"session": outsider})
+    assert admin.status_code == 200 and admin.content == PDF
+    assert admin.headers["content-security-policy"] == "sandbox; default-src 'none'"
+    assert far.status_code == 404
+
+
+def test_bodies_over_the_cap_are_refused_unread(live_server, world: World) -> None:
+    with client(live_server.url) as http:
+        token = csrf_of(http.get("/app/wallet/add", params={"session": world.teacher}).text)
+        response = http.post(
+            "/app/wallet/add",
+            params={"session": world.teacher},
+            data={"csrf": token},
+            files={
+                "evidence_file": (
+                    "big.pdf",
+                    b"%PDF-" + b"0" * (12 * 1024 * 1024),
+                    "application/pdf",
+                )
+            },
+        )
+    assert response.status_code == 413 and "at most 10 MB" in response.text

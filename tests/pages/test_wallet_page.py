@@ -74,3 +74,25 @@ def test_static_script_is_served(live_server) -> None:
         css = http.get("/static/wallet.css")
     assert script.status_code == 200 and "lti.frameResize" in script.text
     assert css.status_code == 200 and "@media print" in css.text
+
+
+async def test_older_records_page_through(live_server, session_factory, world: World) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from ler_plugin.wallet.models import Teacher
+    from tests import factories
+
+    async with session_factory() as session, session.begin():
+        teacher = await session.get(Teacher, world.teacher_id)
+        for day in range(1, 24):
+            await factories.record(
+                session, teacher, title=f"Webinar {day:02d}", completed_on=dt.date(2025, 1, day)
+            )
+    with client(live_server.url) as http:
+        first = http.get("/app/wallet", params={"session": world.teacher}).text
+        older = re.search(r'href="(/app/wallet\?after=[^"]+)">Older records', first)
+        assert older, "a full page links to older records"
+        second = http.get(older.group(1).replace("&amp;", "&")).text
+    assert "Webinar 23" in first and "Webinar 01" not in first
+    assert "Webinar 01" in second and "Webinar 23" not in second
+    assert "Older records" not in second
