@@ -7,7 +7,7 @@ Every page is plain server-rendered HTML; links and forms carry the session (see
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -178,7 +178,7 @@ async def read_self_report(ctx: PageContext) -> SelfReport:
         try:
             quantities[name] = wallets.quantity(ctx.field(name).strip(), name)
         except WalletError as exc:
-            errors[name] = exc.message[0].upper() + exc.message[1:]
+            errors[name] = _sentence(exc.message)
     hours, ceus = quantities.get("clock_hours"), quantities.get("ceus")
     if not errors.keys() & {"clock_hours", "ceus"} and not hours and not ceus:
         errors["clock_hours"] = "Give the clock hours or the CEUs it earned"
@@ -200,32 +200,38 @@ async def read_self_report(ctx: PageContext) -> SelfReport:
         try:
             url = evidence_files.check_url(ctx.field("evidence_url"))
         except WalletError as exc:
-            errors["evidence_url"] = exc.message[0].upper() + exc.message[1:]
-    data = None
-    if completed_on is not None and not errors:
-        data = wallets.RecordInput(
-            kind=RecordKind.CEU if ceus and not hours else RecordKind.PD_HOURS,
-            title=title,
-            completed_on=completed_on,
-            started_on=started_on,
-            source=RecordSource.SELF_REPORT,
-            status=RecordStatus.SUBMITTED,
-            clock_hours=hours,
-            ceus=ceus,
-            provider_name=provider,
-            category=category or None,
-            skills=skills,
-            reflection=reflection,
-            visibility=Visibility(visibility_value),
-        )
-        try:
-            wallets.validate(data)
-        except WalletError as exc:
-            field = "started_on" if exc.code == "bad_dates" and started_on else "completed_on"
-            field = {"bad_title": "title"}.get(exc.code, field)
-            errors[field] = exc.message[0].upper() + exc.message[1:]
-            data = None
-    return SelfReport(data=data, file=file, url=url, errors=errors)
+            errors["evidence_url"] = _sentence(exc.message)
+    if completed_on is None:
+        return SelfReport(data=None, file=file, url=url, errors=errors)
+    data = wallets.RecordInput(
+        kind=RecordKind.CEU if ceus and not hours else RecordKind.PD_HOURS,
+        title=title,
+        completed_on=completed_on,
+        started_on=started_on,
+        source=RecordSource.SELF_REPORT,
+        status=RecordStatus.SUBMITTED,
+        clock_hours=hours,
+        ceus=ceus,
+        provider_name=provider,
+        category=category or None,
+        skills=skills,
+        reflection=reflection,
+        visibility=Visibility(visibility_value)
+        if "visibility" not in errors
+        else Visibility.DISTRICT,
+    )
+    try:
+        # The wallet's own rules, dates included, even when the title is already reported missing.
+        wallets.validate(replace(data, title=title or "untitled"))
+    except WalletError as exc:
+        late_start = started_on is not None and started_on > completed_on
+        field = "started_on" if exc.code == "bad_dates" and late_start else "completed_on"
+        errors.setdefault({"bad_title": "title"}.get(exc.code, field), _sentence(exc.message))
+    return SelfReport(data=None if errors else data, file=file, url=url, errors=errors)
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
 
 
 async def _evidence_file(
@@ -238,7 +244,7 @@ async def _evidence_file(
     try:
         return evidence_files.check_file(upload.filename, data)
     except WalletError as exc:
-        errors["evidence_file"] = exc.message[0].upper() + exc.message[1:]
+        errors["evidence_file"] = _sentence(exc.message)
         return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 
 from sqlalchemy import select
@@ -139,7 +140,10 @@ async def test_dates_and_missing_credit_are_refused(live_server, world: World) -
         backwards = http.post(
             "/app/wallet/add",
             params={"session": world.teacher},
-            data={**_form(started_on="2026-06-09", completed_on="2026-06-01"), "csrf": token},
+            data={
+                **_form(title="", started_on="2026-06-09", completed_on="2026-06-01"),
+                "csrf": token,
+            },
         )
         no_credit = http.post(
             "/app/wallet/add",
@@ -151,9 +155,11 @@ async def test_dates_and_missing_credit_are_refused(live_server, world: World) -
             params={"session": world.teacher},
             data={**_form(started_on="", completed_on="2999-01-01"), "csrf": token},
         )
-    assert (
-        backwards.status_code == 400
-        and "the start date is after the completion date" in backwards.text.lower()
+    assert backwards.status_code == 400
+    # Both problems at once, each next to its own field.
+    assert re.search(r'id="title-error">.*Give the activity a title', backwards.text)
+    assert re.search(
+        r'id="started_on-error">.*The start date is after the completion', backwards.text
     )
     assert no_credit.status_code == 400 and "Give the clock hours or the CEUs" in no_credit.text
     assert future.status_code == 400 and "The completion date is in the future" in future.text
