@@ -128,6 +128,19 @@ async def test_teacher_in_an_lms_iframe_adds_and_shares(live_server, session_fac
                 await queue.goto(f"{live_server.url}/app/dashboard/approvals?session={world.admin}")
                 await queue.wait_for_selector("text=Math talks <b>workshop</b>")
                 await check("approvals", queue, queue)
+                await queue.goto(f"{live_server.url}/app/dashboard?session={world.admin}")
+                await check("dashboard", queue, queue)
+
+                # The transcript prints without the wallet's navigation and buttons.
+                printed = await admin.new_page()
+                await printed.goto(
+                    f"{live_server.url}/app/wallet/transcript?session={world.teacher}"
+                )
+                await printed.emulate_media(media="print")
+                assert not await printed.is_visible("header.site")
+                assert not await printed.is_visible("button[data-print]")
+                assert await printed.is_visible("h1:has-text('Professional learning transcript')")
+                await printed.pdf(path=str(SCREENSHOTS / "transcript.pdf"))
             finally:
                 await browser.close()
     assert {name: found for name, found in problems.items() if found} == {}
