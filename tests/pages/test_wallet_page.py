@@ -96,3 +96,16 @@ async def test_older_records_page_through(live_server, session_factory, world: W
     assert "Webinar 23" in first and "Webinar 01" not in first
     assert "Webinar 01" in second and "Webinar 23" not in second
     assert "Older records" not in second
+
+
+def test_templates_have_nothing_the_csp_would_block() -> None:
+    """style-src and script-src are 'self' only: inline styles, scripts and handlers would be
+    silently dropped by the browser, so none may be written."""
+    from ler_plugin.web.render import TEMPLATES
+
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"\sstyle=", text), template.name
+        assert not re.search(r"\son[a-z]+=", text), template.name
+        assert not re.search(r"<script(?![^>]*\ssrc=)", text), template.name
+        assert "<style" not in text, template.name
