@@ -41,6 +41,7 @@ def test_transcript_is_print_ready(live_server, world: World) -> None:
     html = response.text
     assert response.status_code == 200
     assert "Professional learning transcript" in html and "Ada Lovelace" in html
+    assert "TX Standard Classroom Teacher, no. TX-1234567, expires Jun 30, 2027" in html
     counted = html.index("Approved and verified learning")
     assert "Literacy workshop" in html[counted:] and XSS not in html
     # Totals of what counts: 6 h workshop + 2 h verified badge + 3 h private (approved) = 11 h.

@@ -15,7 +15,7 @@ from ler_plugin.db import utcnow
 from ler_plugin.lti.models import Platform
 from ler_plugin.principal import Principal, Role
 from ler_plugin.sessions import issue_token
-from ler_plugin.wallet.models import RecordKind, RecordSource, RecordStatus, Visibility
+from ler_plugin.wallet.models import License, RecordKind, RecordSource, RecordStatus, Visibility
 from tests import factories
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -54,6 +54,16 @@ async def make_world(
             )
         )
         teacher = await factories.teacher(session, district.id, name="Ada Lovelace")
+        session.add(
+            License(
+                teacher_id=teacher.id,
+                state="TX",
+                credential_class="Standard Classroom Teacher",
+                number="TX-1234567",
+                issued_on=dt.date(2022, 7, 1),
+                expires_on=dt.date(2027, 6, 30),
+            )
+        )
         workshop = await factories.record(
             session,
             teacher,
