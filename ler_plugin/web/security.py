@@ -45,8 +45,15 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+# Launch context keys (set by the LTI launch in the signed session) naming where the LMS really
+# runs: Canvas's issuer and login URLs are on instructure.com/canvaslms.com while the page that
+# frames the tool is the school's own Canvas domain.
+LAUNCH_ORIGIN_KEYS = ("return_url", "platform_url")
+
+
 async def frame_ancestors(session: AsyncSession, principal: Principal | None) -> list[str]:
-    """'self' plus the origins of the LMS platforms registered for the principal's district."""
+    """'self', the origins of the LMS platforms registered for the principal's district, and
+    the LMS origin the launch came from."""
     sources = ["'self'"]
     if principal is None or principal.district_id is None:
         return sources
@@ -55,11 +62,12 @@ async def frame_ancestors(session: AsyncSession, principal: Principal | None) ->
             Platform.district_id == principal.district_id
         )
     )
-    for issuer, login_url in rows:
-        for url in (issuer, login_url):
-            origin = origin_of(url or "")
-            if origin and origin not in sources:
-                sources.append(origin)
+    urls = [url for row in rows for url in row]
+    urls += [principal.context.get(key) for key in LAUNCH_ORIGIN_KEYS]
+    for url in urls:
+        origin = origin_of(url or "")
+        if origin and origin not in sources:
+            sources.append(origin)
     return sources
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ler_plugin.principal import Role
 from tests.pages.world import XSS, World, client
 
 
@@ -109,3 +110,24 @@ def test_templates_have_nothing_the_csp_would_block() -> None:
         assert not re.search(r"\son[a-z]+=", text), template.name
         assert not re.search(r"<script(?![^>]*\ssrc=)", text), template.name
         assert "<style" not in text, template.name
+
+
+def test_the_launching_lms_origin_may_frame_the_page(live_server, world: World) -> None:
+    from ler_plugin.principal import Principal
+    from ler_plugin.sessions import issue_token
+
+    launched = Principal(
+        roles=frozenset({Role.TEACHER}),
+        district_id=world.district_id,
+        teacher_id=world.teacher_id,
+        subject=f"teacher:{world.teacher_id}",
+        context={
+            "return_url": "https://acme.instructure.com/courses/7/external_content/success",
+            "platform_url": "javascript:alert(1); script-src *",
+        },
+    )
+    token = issue_token(live_server.settings, launched)
+    with client(live_server.url) as http:
+        csp = http.get("/app/wallet", params={"session": token}).headers["content-security-policy"]
+    ancestors = csp.split("frame-ancestors ", 1)[1].split(";")[0].split()
+    assert ancestors == ["'self'", f"{world.lms_origin}", "https://acme.instructure.com"]
