@@ -55,15 +55,22 @@ VISIBILITY_LABELS = {
     Visibility.DISTRICT: "My district",
     Visibility.PUBLIC: "Public (can be shared)",
 }
-CATEGORIES = (
-    "Workshop",
-    "Course",
-    "Conference",
-    "Coaching or mentoring",
-    "Professional learning community",
-    "Webinar",
-    "Other",
-)
+# The product's learning categories (the keys rulesets map state categories onto). A copy of
+# `ler_plugin.credit.categories.CATEGORIES`, which this branch predates: import that after the merge.
+CATEGORIES: dict[str, str] = {
+    "ell": "English-language learners",
+    "special_education": "Students with disabilities (special education)",
+    "literacy": "Literacy and reading",
+    "stem": "Science, technology, engineering and mathematics",
+    "leadership": "Leadership and administration",
+    "technology": "Instructional technology",
+    "sel": "Social-emotional learning",
+    "content_knowledge": "Content knowledge",
+    "mentoring": "Mentoring another educator",
+    "independent_study": "Independent study",
+    "presenting": "Developing or presenting professional learning",
+    "other": "Other professional learning",
+}
 NOTICES = {
     "added": "Your learning was added and sent to your district for approval.",
     "visibility": "Who can see that record was updated.",
@@ -78,6 +85,7 @@ LABELS: dict[str, Any] = {
     "kinds": KINDS,
     "status_labels": STATUS_LABELS,
     "visibility_labels": VISIBILITY_LABELS,
+    "category_labels": CATEGORIES,
 }
 
 
@@ -184,7 +192,7 @@ async def read_self_report(ctx: PageContext) -> SelfReport:
         errors["clock_hours"] = "Give the clock hours or the CEUs it earned"
     category = ctx.field("category")
     if category and category not in CATEGORIES:
-        errors["category"] = "Choose one of the listed categories"
+        errors["category"] = "Choose one of the listed topics"
     skills = [s.strip() for s in ctx.field("skills").split(",") if s.strip()]
     if len(skills) > SKILLS_MAX or any(len(s) > SKILL_LENGTH for s in skills):
         errors["skills"] = f"At most {SKILLS_MAX} skills of up to {SKILL_LENGTH} characters each"
@@ -252,12 +260,10 @@ async def _evidence_file(
 async def add_learning(ctx: PageContext) -> Response:
     await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
     if ctx.request.method == "GET":
-        return ctx.render("add.html", categories=CATEGORIES, errors={}, **LABELS)
+        return ctx.render("add.html", errors={}, **LABELS)
     report = await read_self_report(ctx)
     if report.data is None:
-        return ctx.render(
-            "add.html", status=400, categories=CATEGORIES, errors=report.errors, **LABELS
-        )
+        return ctx.render("add.html", status=400, errors=report.errors, **LABELS)
     wallet = await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
     record = await wallets.add_record(
         session=ctx.session, principal=ctx.principal, wallet=wallet, data=report.data

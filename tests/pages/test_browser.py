@@ -79,7 +79,9 @@ async def test_teacher_in_an_lms_iframe_adds_and_shares(live_server, session_fac
                 await frame.fill("#provider", "County Office")
                 await frame.fill("#completed_on", "2026-04-02")
                 await frame.fill("#clock_hours", "3.5")
-                await frame.select_option("#category", "Workshop")
+                await frame.select_option(
+                    "#category", label="Science, technology, engineering and mathematics"
+                )
                 await frame.fill("#skills", "number sense, discourse")
                 await frame.set_input_files(
                     "#evidence_file",

@@ -32,7 +32,7 @@ def _form(**values: str) -> dict[str, str]:
         "completed_on": "2026-06-05",
         "clock_hours": "12.5",
         "ceus": "",
-        "category": "Course",
+        "category": "literacy",
         "skills": "phonics, fluency",
         "reflection": "Changed how I run small groups.",
         "evidence_url": "",
@@ -77,6 +77,7 @@ async def test_add_learning_with_a_file_goes_to_approval(
     assert added.title == "Reading science summer institute"
     assert (added.source, added.status) == (RecordSource.SELF_REPORT, RecordStatus.SUBMITTED)
     assert str(added.clock_hours) == "12.50" and added.skills == ["phonics", "fluency"]
+    assert added.category == "literacy" and "Literacy and reading" in wallet
     async with session_factory() as session:
         evidence = (
             await session.scalars(select(Evidence).where(Evidence.record_id == added.id))
@@ -107,7 +108,13 @@ async def test_errors_are_shown_next_to_each_field(
             "/app/wallet/add",
             params={"session": world.teacher},
             data={
-                **_form(title="  ", completed_on="2026-05-01", clock_hours="1.234", ceus="-1"),
+                **_form(
+                    title="  ",
+                    completed_on="2026-05-01",
+                    clock_hours="1.234",
+                    ceus="-1",
+                    category="Workshop",
+                ),
                 "evidence_url": "javascript:alert(1)",
                 "csrf": token,
             },
@@ -119,6 +126,7 @@ async def test_errors_are_shown_next_to_each_field(
         ("title", "Give the activity a title"),
         ("clock_hours", "Clock hours has at most two decimals"),
         ("ceus", "Ceus must be between 0 and 1000"),
+        ("category", "Choose one of the listed topics"),
         ("evidence_file", "must be a PDF, PNG, JPEG or Word (.docx) file"),
         ("evidence_url", "must be a web address starting with https://"),
     ):
