@@ -33,6 +33,7 @@ async def _queue(
         status=status,
         **LABELS,
         submissions=await approvals.queue(session=ctx.session, principal=ctx.principal),
+        waiting=await approvals.pending_count(session=ctx.session, principal=ctx.principal),
         errors=errors or {},
         notice=NOTICES.get(ctx.request.query_params.get("notice", "")),
     )

@@ -30,6 +30,7 @@ from ler_plugin.wallet.models import (
     RecordStatus,
     Teacher,
     Visibility,
+    Wallet,
 )
 from ler_plugin.web import slots
 from ler_plugin.web.render import STATIC, PageContext, page
@@ -89,8 +90,7 @@ LABELS: dict[str, Any] = {
 }
 
 
-async def _teacher(ctx: PageContext) -> tuple[Teacher, District]:
-    wallet = await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
+async def _owner(ctx: PageContext, wallet: Wallet) -> tuple[Teacher, District]:
     teacher = await wallets.get_teacher(session=ctx.session, teacher_id=wallet.teacher_id)
     district = await ctx.session.get(District, teacher.district_id)
     assert district is not None
@@ -113,7 +113,7 @@ async def evidence_for(ctx: PageContext, records: list[Record]) -> dict[int, lis
 @page
 async def wallet_page(ctx: PageContext) -> Response:
     wallet = await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
-    teacher, district = await _teacher(ctx)
+    teacher, district = await _owner(ctx, wallet)
     params = ctx.request.query_params
     kind_param = params.get("kind", "")
     kind = RecordKind(kind_param) if kind_param in RecordKind._value2member_map_ else None
@@ -330,7 +330,7 @@ async def export_csv(ctx: PageContext) -> Response:
 @page
 async def transcript_page(ctx: PageContext) -> Response:
     wallet = await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
-    teacher, district = await _teacher(ctx)
+    teacher, district = await _owner(ctx, wallet)
     license = await ctx.session.scalar(
         select(License)
         .where(License.teacher_id == teacher.id)
