@@ -17,6 +17,7 @@ from ler_plugin.wallet.models import (
     TeacherIdentity,
     Wallet,
 )
+from ler_plugin.wallet.sharing import ShareLink, ShareLinkRecord
 
 metadata = Base.metadata
 
@@ -37,6 +38,8 @@ __all__ = [
     "RulesetVersion",
     "School",
     "SchoolMembership",
+    "ShareLink",
+    "ShareLinkRecord",
     "Teacher",
     "TeacherEmail",
     "TeacherIdentity",

@@ -250,3 +250,70 @@ async def totals(*, session: AsyncSession, wallet: Wallet) -> WalletTotals:
         ceus=Decimal(str(row[2])).quantize(Decimal("0.01")),
         badges=row[3],
     )
+
+
+LIVE_STATUSES = frozenset(
+    {
+        RecordStatus.SELF_REPORTED,
+        RecordStatus.SUBMITTED,
+        RecordStatus.APPROVED,
+        RecordStatus.VERIFIED,
+    }
+)
+
+
+async def own_record(*, session: AsyncSession, principal: Principal, record_id: int) -> Record:
+    """One record of the principal's own wallet; anybody else's reads as not found."""
+    wallet = await wallet_of(session=session, principal=principal)
+    record = await session.get(Record, record_id)
+    if record is None or record.wallet_id != wallet.id:
+        raise WalletError("record_not_found", "no such record in your wallet", status=404)
+    return record
+
+
+async def set_visibility(
+    *, session: AsyncSession, principal: Principal, record_id: int, visibility: Visibility
+) -> Record:
+    record = await own_record(session=session, principal=principal, record_id=record_id)
+    if record.visibility != visibility:
+        before = record.visibility
+        record.visibility = visibility
+        record_event(
+            session,
+            "record:visibility:update",
+            actor_kind=principal.actor_kind,
+            actor_id=principal.subject,
+            district_id=record.district_id,
+            subject_type="record",
+            subject_id=record.id,
+            before=before.value,
+            after=visibility.value,
+        )
+        await session.flush()
+    return record
+
+
+async def all_records(*, session: AsyncSession, wallet: Wallet) -> list[Record]:
+    """Every record of a wallet, newest first: exports and the transcript read the whole wallet."""
+    return list(
+        await session.scalars(
+            select(Record)
+            .where(Record.wallet_id == wallet.id)
+            .order_by(Record.completed_on.desc(), Record.id.desc())
+        )
+    )
+
+
+async def skills_summary(*, session: AsyncSession, wallet: Wallet) -> list[tuple[str, int]]:
+    """Skills the live records show, with how many records show each; most shown first."""
+    rows = await session.scalars(
+        select(Record.skills).where(Record.wallet_id == wallet.id, Record.status.in_(LIVE_STATUSES))
+    )
+    counts: dict[str, int] = {}
+    spelled: dict[str, str] = {}
+    for skills in rows:
+        for skill in {s.strip() for s in skills or [] if s and s.strip()}:
+            key = skill.casefold()
+            spelled.setdefault(key, skill)
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(((spelled[k], n) for k, n in counts.items()), key=lambda p: (-p[1], p[0]))
