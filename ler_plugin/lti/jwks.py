@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import jwt
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,16 +173,21 @@ class PlatformKeyCache:
         now = utcnow()
         entry = _Entry(keys, jwks, now, now + _max_age(response), forced_at)
         self._entries[platform.id] = entry
-        try:
-            async with session.begin_nested():
-                row = await session.get(PlatformKeyset, platform.id)
-                if row is None:
-                    row = PlatformKeyset(platform_id=platform.id)
-                    session.add(row)
-                row.jwks, row.fetched_at, row.expires_at = jwks, entry.fetched_at, entry.expires_at
-                if forced_at is not None:
-                    row.forced_at = forced_at
-                await session.flush()
-        except IntegrityError:
-            pass  # another worker stored the same platform's keys at the same moment
+        # UPDATE first, INSERT if there was no row: no read before the write, so SQLite writers
+        # queue on its lock instead of failing on a stale snapshot.
+        values = {"jwks": jwks, "fetched_at": entry.fetched_at, "expires_at": entry.expires_at}
+        if forced_at is not None:
+            values["forced_at"] = forced_at
+        result = await session.execute(
+            update(PlatformKeyset)
+            .where(PlatformKeyset.platform_id == platform.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            try:
+                async with session.begin_nested():
+                    session.add(PlatformKeyset(platform_id=platform.id, **values))
+            except IntegrityError:
+                pass  # another worker stored the same platform's keys at the same moment
         return entry
