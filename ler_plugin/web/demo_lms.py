@@ -18,6 +18,7 @@ from ler_plugin.config import Settings
 from ler_plugin.districts.models import District
 from ler_plugin.lti import demo_platform
 from ler_plugin.lti.errors import LtiError
+from ler_plugin.lti.login import origin_of
 from ler_plugin.web.lti import error_page
 
 DEMO_SLUG = "demo"
@@ -48,6 +49,24 @@ p.hint{margin:2rem;color:#555}
 <main><iframe id="tool" name="tool" title="Teacher Wallet" allow="clipboard-write"
   srcdoc="<p style='font-family:sans-serif;color:#555;margin:2rem'>Choose who you are above to launch the Teacher Wallet here.</p>"></iframe></main>
 <script>
+// The LMS side of LTI client-side OIDC storage: the tool keeps its login secret here when the
+// browser will not give it a cookie inside this iframe.
+const toolOrigin = {{ tool_origin|tojson }};
+const stored = new Map();
+window.addEventListener("message", function (event) {
+  const data = event.data;
+  if (event.origin !== toolOrigin || !data || typeof data !== "object") return;
+  if (data.subject === "lti.put_data") {
+    stored.set(data.key, data.value);
+    event.source.postMessage({subject: "lti.put_data.response", message_id: data.message_id,
+                              key: data.key, value: data.value}, event.origin);
+  } else if (data.subject === "lti.get_data") {
+    const answer = {subject: "lti.get_data.response", message_id: data.message_id, key: data.key};
+    if (stored.has(data.key)) { answer.value = stored.get(data.key); }
+    else { answer.error = {code: "bad_request", message: "nothing stored under that key"}; }
+    event.source.postMessage(answer, event.origin);
+  }
+});
 document.querySelectorAll("nav button").forEach(function (button) {
   button.addEventListener("click", function () {
     document.querySelectorAll("nav button").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
@@ -84,6 +103,7 @@ def _buttons(settings: Settings) -> list[dict[str, str]]:
             "lti_message_hint": hint,
             "client_id": demo_platform.CLIENT_ID,
             "lti_deployment_id": demo_platform.DEPLOYMENT_ID,
+            "lti_storage_target": "_parent",
         }
         return f"{base}/lti/login?{urlencode(query)}"
 
@@ -126,6 +146,7 @@ async def home(request: Request) -> Response:
             course=demo_platform.COURSE["title"],
             registered=district_id is not None,
             buttons=_buttons(settings),
+            tool_origin=origin_of(settings.base_url),
         )
     )
 
