@@ -9,6 +9,8 @@ _STATUS = {
     "bad_algorithm": 401,
     "bad_signature": 401,
     "unknown_kid": 401,
+    "jwks_unavailable": 401,
+    "jwks_invalid": 401,
     "bad_issuer": 401,
     "bad_audience": 401,
     "azp_missing": 401,

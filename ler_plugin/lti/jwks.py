@@ -160,8 +160,8 @@ class PlatformKeyCache:
         except (httpx.HTTPError, ValueError) as exc:
             raise LtiError(
                 "jwks_unavailable",
-                f"the platform's JWKS could not be fetched from {url} ({type(exc).__name__})",
-                status=502,
+                f"the launch cannot be verified: the platform's keys could not be fetched from "
+                f"{url} ({type(exc).__name__})",
             ) from None
         except LtiError:
             raise

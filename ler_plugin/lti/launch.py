@@ -420,4 +420,4 @@ async def claim_pending_badges(*, session: AsyncSession, teacher: Teacher) -> No
         )
     except ImportError:
         return
-    await claim_pending_for_teacher(session=session, teacher=teacher)
+    await claim_pending_for_teacher(session=session, teacher_id=teacher.id)

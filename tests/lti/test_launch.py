@@ -330,3 +330,31 @@ async def test_login_for_another_tool_is_refused(browser: Browser, platform: Fak
         },
     )
     refused(response, 400, "bad_target_link_uri")
+
+
+async def test_unreachable_platform_keys_are_a_clear_refusal(
+    browser: Browser, platform: FakeLms
+) -> None:
+    auth = await browser.login(platform)
+    platform.close()  # the LMS's JWKS endpoint is down
+    refused(
+        await browser.launch(platform.token(auth["nonce"]), auth["state"]), 401, "jwks_unavailable"
+    )
+
+
+async def test_login_by_form_post_works_too(
+    browser: Browser, platform: FakeLms, live_server
+) -> None:
+    response = await browser.client.post(
+        f"{live_server.url}/lti/login",
+        data={
+            "iss": platform.issuer,
+            "login_hint": "h",
+            "target_link_uri": f"{live_server.url}/lti/launch",
+            "client_id": platform.client_id,
+        },
+    )
+    assert response.status_code == 302
+    auth = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
+    response = await browser.launch(platform.token(auth["nonce"]), auth["state"])
+    assert response.status_code == 303
