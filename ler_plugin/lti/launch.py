@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.audit import record_event
 from ler_plugin.db import utcnow
+from ler_plugin.errors import LerError
 from ler_plugin.lti import login as logins
 from ler_plugin.lti import roles as lti_roles
 from ler_plugin.lti import service
@@ -420,4 +421,9 @@ async def claim_pending_badges(*, session: AsyncSession, teacher: Teacher) -> No
         )
     except ImportError:
         return
-    await claim_pending_for_teacher(session=session, teacher_id=teacher.id)
+    # A badge that cannot be claimed now must not lock the teacher out: it stays pending.
+    try:
+        async with session.begin_nested():
+            await claim_pending_for_teacher(session=session, teacher_id=teacher.id)
+    except LerError as error:
+        log.warning("pending badges of teacher %s not claimed: %s", teacher.id, error)
