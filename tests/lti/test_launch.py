@@ -358,3 +358,22 @@ async def test_login_by_form_post_works_too(
     auth = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
     response = await browser.launch(platform.token(auth["nonce"]), auth["state"])
     assert response.status_code == 303
+
+
+async def test_a_login_older_than_ten_minutes_is_refused(
+    browser: Browser, platform: FakeLms, session_factory
+) -> None:
+    from sqlalchemy import update
+
+    from ler_plugin.lti.models import LoginState
+
+    auth = await browser.login(platform)
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(LoginState)
+            .where(LoginState.state == auth["state"])
+            .values(expires_at=LoginState.created_at)
+        )
+    refused(
+        await browser.launch(platform.token(auth["nonce"]), auth["state"]), 401, "state_expired"
+    )
