@@ -78,7 +78,11 @@ FETCH_PAGE = _pages.from_string("""<!doctype html>
     form.elements.lti_storage_value.value = event.data.value;
     form.submit();
   });
-  target.postMessage({subject: "lti.get_data", message_id: id, key: cfg.key}, cfg.origin);
+  try { target.postMessage({subject: "lti.get_data", message_id: id, key: cfg.key}, cfg.origin); }
+  catch (e) {
+    document.getElementById("status").textContent =
+      "The LMS frame that keeps the sign-in data is gone. Open the tool again from the LMS.";
+  }
 })();
 </script></body></html>""")
 
