@@ -101,7 +101,7 @@ def key_cache(app: Starlette) -> PlatformKeyCache:
     """One platform key cache per process; uses the app's guarded HTTP client when it has one."""
     cache: PlatformKeyCache | None = getattr(app.state, "lti_keys", None)
     if cache is None:
-        http = getattr(app.state, "http", None) or httpx.AsyncClient(timeout=10.0)
+        http = getattr(app.state, "http_client", None) or httpx.AsyncClient(timeout=10.0)
         cache = app.state.lti_keys = PlatformKeyCache(http)
     return cache
 
