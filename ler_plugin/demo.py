@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ler_plugin.config import Settings
 from ler_plugin.districts import service as districts
 from ler_plugin.districts.models import District
+from ler_plugin.lti import demo_platform as lti_demo
 from ler_plugin.principal import Principal
 from ler_plugin.sessions import issue_token
 from ler_plugin.wallet import service as wallets
@@ -78,6 +79,7 @@ async def seed(*, session: AsyncSession, settings: Settings) -> DemoInfo:
             state="TX",
         )
         await _populate(session, district.id)
+    await lti_demo.register(session=session, settings=settings, district_id=district.id)
     teacher_ids = list(
         await session.scalars(
             select(Teacher.id).where(Teacher.district_id == district.id).order_by(Teacher.id)
@@ -88,6 +90,7 @@ async def seed(*, session: AsyncSession, settings: Settings) -> DemoInfo:
     )
     info = DemoInfo(district_id=district.id, teacher_ids=teacher_ids)
     info.lines = [
+        f"Demo LMS (launch as a teacher, a facilitator or a district admin): {settings.base_url}/demo-lms/",
         f"GraphQL (GraphiQL in the browser): {settings.base_url}/graphql",
         f"Health: {settings.base_url}/healthz",
         "A demo teacher's API token (valid for a day), for the Authorization: Bearer header:",

@@ -4,7 +4,7 @@ from ler_plugin.audit import AuditEvent
 from ler_plugin.badges.models import Badge, PendingClaim
 from ler_plugin.db import Base
 from ler_plugin.districts.models import District, RulesetVersion, School
-from ler_plugin.lti.models import Deployment, Platform
+from ler_plugin.lti.models import Deployment, LoginState, Platform, PlatformKeyset, ToolKey
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
 from ler_plugin.ratelimit import RateCounter
 from ler_plugin.wallet.models import (
@@ -28,8 +28,10 @@ __all__ = [
     "District",
     "Evidence",
     "License",
+    "LoginState",
     "PendingClaim",
     "Platform",
+    "PlatformKeyset",
     "Provider",
     "ProviderCredential",
     "ProviderIssuer",
@@ -43,6 +45,7 @@ __all__ = [
     "Teacher",
     "TeacherEmail",
     "TeacherIdentity",
+    "ToolKey",
     "Wallet",
     "metadata",
 ]

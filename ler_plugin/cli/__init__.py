@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ler_plugin.cli import backup, db, district, lti_config, schema, serve
+from ler_plugin.cli import backup, db, district, keys, lti_config, platform, schema, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -19,6 +19,8 @@ app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")
 app.add_typer(district.app, name="district")
 app.add_typer(lti_config.app, name="lti")
+app.add_typer(platform.app, name="platform")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:

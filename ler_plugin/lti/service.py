@@ -1,0 +1,288 @@
+"""Platform registrations: add, list, find; deployments pending until a district admin decides.
+
+A registration is keyed by (issuer, client_id) and belongs to one district. Its URLs must be
+https; plain http is accepted only for loopback hosts and only with `allow_insecure_loopback`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ler_plugin.audit import record_event
+from ler_plugin.config import Settings
+from ler_plugin.lti.errors import LtiError
+from ler_plugin.lti.models import Deployment, DeploymentStatus, Platform
+from ler_plugin.principal import Principal, Role
+
+ID_MAX = 255
+
+
+@dataclass(frozen=True)
+class PlatformInput:
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    jwks_url: str
+    auth_audience: str | None = None
+    name: str | None = None
+    deployment_ids: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    platform: Platform
+    deployments: list[Deployment]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(settings: Settings, url: str, name: str) -> str:
+    """An absolute https URL (http only for loopback with the flag); names the field when refused."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise LtiError("bad_url", f"{name} must be an absolute https URL, not {url!r}")
+    if parts.username or parts.password or parts.fragment:
+        raise LtiError("bad_url", f"{name} must not carry credentials or a #fragment: {url!r}")
+    if parts.scheme == "http":
+        if not is_loopback(parts.hostname):
+            raise LtiError("insecure_url", f"{name} must use https: {url!r}")
+        if not settings.allow_insecure_loopback:
+            raise LtiError(
+                "insecure_url",
+                f"{name} uses plain http ({url!r}); that is allowed only for loopback hosts "
+                "with LER_ALLOW_INSECURE_LOOPBACK=true",
+            )
+    return url
+
+
+def _check_id(value: str, name: str) -> str:
+    value = value.strip()
+    if not value or len(value) > ID_MAX:
+        raise LtiError(
+            f"bad_{name}", f"the {name.replace('_', ' ')} must be 1 to {ID_MAX} characters"
+        )
+    return value
+
+
+def tool_urls(settings: Settings) -> dict[str, str]:
+    """What an LMS administrator pastes into the LMS to install the tool."""
+    base = settings.base_url
+    return {
+        "login_initiation_url": f"{base}/lti/login",
+        "redirect_uri": f"{base}/lti/launch",
+        "target_link_uri": f"{base}/lti/launch",
+        "jwks_url": f"{base}/lti/jwks",
+        "deep_linking_url": f"{base}/lti/launch",
+    }
+
+
+def _require_admin(principal: Principal, district_id: int) -> None:
+    principal.require(Role.DISTRICT_ADMIN)
+    principal.require_district(district_id)
+
+
+async def add_platform(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    district_id: int,
+    data: PlatformInput,
+) -> Platform:
+    """Register an LMS for a district; its listed deployment ids are approved at once."""
+    _require_admin(principal, district_id)
+    issuer = check_url(settings, data.issuer, "the issuer")
+    client_id = _check_id(data.client_id, "client_id")
+    platform = Platform(
+        district_id=district_id,
+        name=(data.name or "").strip() or None,
+        issuer=issuer,
+        client_id=client_id,
+        auth_login_url=check_url(settings, data.auth_login_url, "the auth login URL"),
+        auth_token_url=check_url(settings, data.auth_token_url, "the auth token URL"),
+        auth_audience=check_url(settings, data.auth_audience, "the auth audience")
+        if data.auth_audience
+        else None,
+        jwks_url=check_url(settings, data.jwks_url, "the JWKS URL"),
+    )
+    if await find_platform(session=session, issuer=issuer, client_id=client_id) is not None:
+        raise LtiError(
+            "platform_exists", f"a platform with issuer {issuer} and client id {client_id} exists"
+        )
+    try:
+        async with session.begin_nested():
+            session.add(platform)
+            await session.flush()
+    except IntegrityError:
+        raise LtiError(
+            "platform_exists", f"a platform with issuer {issuer} and client id {client_id} exists"
+        ) from None
+    record_event(
+        session,
+        "lti:platform:create",
+        actor_kind=principal.actor_kind,
+        actor_id=principal.subject,
+        district_id=district_id,
+        subject_type="lti_platform",
+        subject_id=platform.id,
+        issuer=issuer,
+        client_id=client_id,
+    )
+    for deployment_id in dict.fromkeys(_check_id(d, "deployment_id") for d in data.deployment_ids):
+        session.add(
+            Deployment(
+                platform_id=platform.id,
+                deployment_id=deployment_id,
+                status=DeploymentStatus.APPROVED,
+            )
+        )
+        record_event(
+            session,
+            "lti:deployment:approve",
+            actor_kind=principal.actor_kind,
+            actor_id=principal.subject,
+            district_id=district_id,
+            subject_type="lti_platform",
+            subject_id=platform.id,
+            deployment_id=deployment_id,
+        )
+    await session.flush()
+    return platform
+
+
+async def find_platform(*, session: AsyncSession, issuer: str, client_id: str) -> Platform | None:
+    return await session.scalar(
+        select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+    )
+
+
+async def get_platform(*, session: AsyncSession, issuer: str, client_id: str) -> Platform:
+    platform = await find_platform(session=session, issuer=issuer, client_id=client_id)
+    if platform is None:
+        raise LtiError(
+            "unknown_platform",
+            f"no platform is registered with issuer {issuer} and client id {client_id}",
+            status=404,
+        )
+    return platform
+
+
+async def platforms_for_issuer(*, session: AsyncSession, issuer: str) -> list[Platform]:
+    return list(await session.scalars(select(Platform).where(Platform.issuer == issuer)))
+
+
+async def list_platforms(
+    *, session: AsyncSession, principal: Principal, district_id: int | None = None
+) -> list[PlatformView]:
+    """The registrations a principal may see (the operator: all, or one district's)."""
+    principal.require(Role.DISTRICT_ADMIN)
+    if Role.OPERATOR not in principal.roles:
+        district_id = principal.district_id
+    query = select(Platform).order_by(Platform.id)
+    if district_id is not None:
+        query = query.where(Platform.district_id == district_id)
+    platforms = list(await session.scalars(query))
+    deployments = list(
+        await session.scalars(
+            select(Deployment)
+            .where(Deployment.platform_id.in_([p.id for p in platforms]))
+            .order_by(Deployment.id)
+        )
+    )
+    return [PlatformView(p, [d for d in deployments if d.platform_id == p.id]) for p in platforms]
+
+
+async def find_deployment(
+    *, session: AsyncSession, platform_id: int, deployment_id: str
+) -> Deployment | None:
+    return await session.scalar(
+        select(Deployment).where(
+            Deployment.platform_id == platform_id, Deployment.deployment_id == deployment_id
+        )
+    )
+
+
+async def note_deployment(
+    *, session: AsyncSession, platform: Platform, deployment_id: str
+) -> Deployment:
+    """The deployment a launch names; an unknown one is recorded as pending for an admin to decide."""
+    deployment_id = _check_id(deployment_id, "deployment_id")
+    found = await find_deployment(
+        session=session, platform_id=platform.id, deployment_id=deployment_id
+    )
+    if found is not None:
+        return found
+    deployment = Deployment(
+        platform_id=platform.id, deployment_id=deployment_id, status=DeploymentStatus.PENDING
+    )
+    try:
+        async with session.begin_nested():
+            session.add(deployment)
+            await session.flush()
+    except IntegrityError:  # a concurrent launch recorded it first
+        found = await find_deployment(
+            session=session, platform_id=platform.id, deployment_id=deployment_id
+        )
+        assert found is not None
+        return found
+    record_event(
+        session,
+        "lti:deployment:pending",
+        actor_kind="lti",
+        actor_id=platform.issuer,
+        district_id=platform.district_id,
+        subject_type="lti_platform",
+        subject_id=platform.id,
+        deployment_id=deployment_id,
+    )
+    return deployment
+
+
+async def decide_deployment(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    issuer: str,
+    client_id: str,
+    deployment_id: str,
+    approve: bool,
+) -> Deployment:
+    """Approve or reject a deployment id (created if the platform never launched with it yet)."""
+    platform = await get_platform(session=session, issuer=issuer, client_id=client_id)
+    _require_admin(principal, platform.district_id)
+    deployment_id = _check_id(deployment_id, "deployment_id")
+    deployment = await find_deployment(
+        session=session, platform_id=platform.id, deployment_id=deployment_id
+    )
+    if deployment is None:
+        deployment = Deployment(platform_id=platform.id, deployment_id=deployment_id)
+        session.add(deployment)
+    deployment.status = DeploymentStatus.APPROVED if approve else DeploymentStatus.REJECTED
+    await session.flush()
+    record_event(
+        session,
+        f"lti:deployment:{'approve' if approve else 'reject'}",
+        actor_kind=principal.actor_kind,
+        actor_id=principal.subject,
+        district_id=platform.district_id,
+        subject_type="lti_platform",
+        subject_id=platform.id,
+        deployment_id=deployment_id,
+    )
+    return deployment
