@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ler_plugin.cli import db, district, schema, serve
+from ler_plugin.cli import badges, db, district, provider, schema, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -16,6 +16,8 @@ app.command("demo")(serve.demo)
 app.command("export-schema")(schema.export_schema)
 app.add_typer(db.app, name="db")
 app.add_typer(district.app, name="district")
+app.add_typer(provider.app, name="provider")
+app.add_typer(badges.app, name="badges")
 
 
 def main() -> None:
