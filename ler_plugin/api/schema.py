@@ -8,8 +8,10 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
+from ler_plugin.api.badges import BadgeMutation, BadgeQuery
 from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
+from ler_plugin.api.providers import ProviderQuery
 from ler_plugin.api.wallet import WalletQuery
 
 
@@ -33,7 +35,8 @@ class ViewerQuery:
 
 
 # Each room contributes a query (and mutation) type: add yours to the tuple.
-Query = merge_types("Query", (ViewerQuery, WalletQuery))
+Query = merge_types("Query", (ViewerQuery, WalletQuery, BadgeQuery, ProviderQuery))
+Mutation = merge_types("Mutation", (BadgeMutation,))
 
 
 class Schema(strawberry.Schema):
@@ -46,6 +49,7 @@ class Schema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return Schema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[mask_errors],
     )
