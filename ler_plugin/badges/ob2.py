@@ -113,16 +113,20 @@ class _PemKeys:
 
 def _route_badgecheck_io_through_guard() -> None:
     """badgecheck takes no session, schema resolver or key reader as options, so its modules'
-    own references are replaced, once, by the stand-ins above."""
-    from openbadges.verifier.tasks import crypto, extensions, graph, images
+    own references are replaced, once, by the stand-ins above.
+
+    Its module-level fallback loader (``jsonld_use_cache``: a requests-cache session fetching
+    w3id.org, and a PyLD 1 signature that PyLD 2 cannot call) is replaced too: the extension
+    task passes its options to the wrong function and so always falls back to it.
+    """
+    from openbadges.verifier.tasks import crypto, extensions, graph, images, input
 
     graph.requests = _GuardedRequests
     images.requests = _GuardedRequests
     extensions.jsonschema = _LocalJsonSchema
     crypto.RSA = _PemKeys
-
-
-_route_badgecheck_io_through_guard()
+    for module in (extensions, graph, input):
+        module.jsonld_use_cache = {"documentLoader": _ShippedContexts()}
 
 
 def _shipped_schemas() -> dict[str, dict[str, Any]]:
@@ -187,6 +191,9 @@ class _ShippedContexts:
         return {**doc, "documentUrl": url}
 
 
+_route_badgecheck_io_through_guard()
+
+
 # --- running badgecheck ------------------------------------------------------------------------
 
 
@@ -231,6 +238,7 @@ def run_badgecheck(badge: BadgeInput, policy: FetchPolicy) -> tuple[dict[str, An
 # badgecheck task name -> our stable code for its failure.
 _TASK_CODES = {
     "DETECT_INPUT_TYPE": "invalid_input",
+    "REPORT_MESSAGE": "invalid_input",
     "PROCESS_BAKED_RESOURCE": "no_badge_in_image",
     "FETCH_HTTP_NODE": "fetch_failed",
     "INTAKE_JSON": "invalid_json",
@@ -333,8 +341,25 @@ def _summaries(
     return assertion
 
 
-def _record_for(log: list[FetchRecord], url: str | None) -> FetchRecord | None:
-    return next((r for r in reversed(log) if r.url == url), None) if url else None
+_CRASH = re.compile(r"^<class '(?:[\w.]+\.)?(\w+)'>")
+
+
+_NO_LOCAL_COPY = re.compile(r"no local copy of ([^\s'\"\\]+)")
+
+
+def _readable(task: str | None, text: str) -> str:
+    """badgecheck reports a task that crashed as a Python exception dump: say it plainly."""
+    crash = _CRASH.match(text)
+    if crash is None:
+        return text
+    unknown = _NO_LOCAL_COPY.search(text)
+    if unknown:
+        return (
+            f"the badge uses a JSON-LD context this server does not know ({unknown.group(1)}); "
+            "only the Open Badges contexts and official extensions are accepted"
+        )
+    what = (task or "a check").lower().replace("_", " ")
+    return f"the badge could not be checked: {what} failed ({crash.group(1)})"
 
 
 def _fetch_failures(
@@ -361,7 +386,8 @@ def _fetch_failures(
                 report.revoked = report.revoked or is_subject
                 report.fail("gone", f"{what} is gone (HTTP 410): the issuer has withdrawn it")
             elif record.status == 404:
-                report.fail("not_found", f"{what} was not found (HTTP 404) at {record.url}")
+                where = f" at {record.url}" if is_subject else ""
+                report.fail("not_found", f"{what} was not found (HTTP 404){where}")
             else:
                 report.fail("http_error", f"{what} could not be fetched (HTTP {record.status})")
             assertion_lost |= is_subject
@@ -561,8 +587,8 @@ def verify_ob2(
             continue
         if level != "ERROR" or name in _DECIDED_HERE:
             continue
-        if name == "FETCH_HTTP_NODE" and any(u in text for u in fetch_failed_urls):
-            continue  # already explained above
+        if any(u in text for u in fetch_failed_urls):
+            continue  # a failed fetch, already explained above
         if "FetchError" in text:
             continue  # the guard refused a fetch: reported above with its own message
         if message.get("prop_name") == "publicKey" and "more than the single" in text:
@@ -572,7 +598,10 @@ def verify_ob2(
             if problem is not None:
                 report.fail("invalid_image", problem)
             continue
-        report.fail(_TASK_CODES.get(name, "schema_invalid"), text)
+        code = _TASK_CODES.get(name, "schema_invalid")
+        if _NO_LOCAL_COPY.search(text):
+            code = "unsupported_context"
+        report.fail(code, _readable(name, text))
 
     if not assertion and not report.errors:
         report.fail("invalid_input", "no Open Badges assertion was found")

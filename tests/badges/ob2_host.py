@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import struct
 import threading
 import time
@@ -51,6 +52,12 @@ class Host:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out as two writes: without this, Nagle's algorithm and
+                # the client's delayed ACK stall every reused keep-alive connection by 40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_GET(self) -> None:
                 host.seen.append(Seen(self.path, dict(self.headers.items())))
