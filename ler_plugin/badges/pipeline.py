@@ -10,13 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ler_plugin.badges.errors import BadgeError
-from ler_plugin.badges.ob2 import verify_ob2
-from ler_plugin.badges.ob3 import Ob3Result, verify_ob3
+from ler_plugin.badges.ob3 import Ob3Result
 from ler_plugin.badges.parse import BadgeInput
 from ler_plugin.badges.report import (
     BadgeClassSummary,
@@ -25,30 +23,25 @@ from ler_plugin.badges.report import (
     ReportMessage,
     VerificationReport,
 )
-from ler_plugin.fetch import FetchPolicy, fetch
+from ler_plugin.badges.verify import verify_badge
+from ler_plugin.fetch import FetchPolicy
 
 HUNDREDTH = Decimal("0.01")
 # A semester hour is 15 contact hours; a CEU is 10 (IACET).
 CLOCK_HOURS_PER_SEMESTER_HOUR = Decimal(15)
 
 
-def verify_input(
-    badge_input: BadgeInput, *, policy: FetchPolicy, now: datetime | None = None
-) -> VerificationReport:
+def verify_input(badge_input: BadgeInput, *, policy: FetchPolicy) -> VerificationReport:
     """Verify any parsed badge (OB 2.0 hosted or signed, OB 3.0, CLR 2.0). Blocks: it fetches."""
-    if badge_input.format == "ob2":
-        return verify_ob2(badge_input, policy=policy, now=now)
-    budget = policy.new_budget()
+    return as_report(verify_badge(badge_input, policy=policy))
 
-    def fetch_json(url: str) -> Any:
-        return fetch(url, policy=policy, budget=budget).json()
 
-    credential: dict[str, Any] | str | None = (
-        badge_input.jws if badge_input.kind == "jwt" else badge_input.data
-    )
-    if credential is None:
-        raise BadgeError("invalid_input", "the credential is empty")
-    return report_from_ob3(verify_ob3(credential, fetch_json=fetch_json, now=now))
+def as_report(result: object) -> VerificationReport:
+    """The OB 3.0 verifier answers its own `Ob3Result` (until it speaks VerificationReport)."""
+    if isinstance(result, Ob3Result):
+        return report_from_ob3(result)
+    assert isinstance(result, VerificationReport)
+    return result
 
 
 def report_from_ob3(result: Ob3Result) -> VerificationReport:
@@ -236,7 +229,3 @@ def _credits_available(report: VerificationReport) -> Decimal | None:
         return quantity(value, "creditsAvailable")
     except BadgeError:
         return None
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

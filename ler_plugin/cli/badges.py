@@ -17,17 +17,19 @@ def verify(
         ..., help="A hosted assertion URL, or a file: JSON, JWS / VC-JWT, baked PNG or SVG."
     ),
 ) -> None:
-    """Verify one badge; print the verdict and report as JSON. Exit 0 valid, 1 not valid."""
+    """Verify one badge; print the report as JSON. Exit 0 valid, 1 not valid, 2 usage error."""
+    import re
+    from pathlib import Path
+
+    from ler_plugin.badges.pipeline import as_report
     from ler_plugin.badges.verify import verify_path_or_url
-    from ler_plugin.errors import LerError
     from ler_plugin.fetch import FetchPolicy
 
     cfg = settings()
-    try:
-        report = verify_path_or_url(path_or_url, policy=FetchPolicy.from_settings(cfg))
-    except LerError as exc:
-        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
-        raise typer.Exit(2) from None
+    if not re.match(r"^https?://", path_or_url, re.IGNORECASE) and not Path(path_or_url).is_file():
+        console.print(f"[red]error:[/red] {path_or_url} is neither an http(s) URL nor a file")
+        raise typer.Exit(2)
+    report = as_report(verify_path_or_url(path_or_url, policy=FetchPolicy.from_settings(cfg)))
     typer.echo(json.dumps(report.to_json(), indent=2, default=str))
     raise typer.Exit(0 if report.valid else 1)
 
