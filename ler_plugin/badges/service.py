@@ -27,7 +27,6 @@ from typing import Any
 import anyio
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.audit import record_event
@@ -295,13 +294,14 @@ async def _store_badge(
     # Both dialects spell it the same: INSERT ... ON CONFLICT (district_id, fingerprint) DO NOTHING.
     on_postgres = session.get_bind().dialect.name == "postgresql"
     insert: Any = postgresql.insert if on_postgres else sqlite.insert
+    table = Badge.__table__
     statement = (
-        insert(Badge)
+        insert(table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["district_id", "fingerprint"])
+        .returning(table.c.id)
     )
-    result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
-    inserted = result.rowcount == 1
+    inserted = (await session.execute(statement)).scalar() is not None
     badge = await session.scalar(
         select(Badge)
         .where(Badge.district_id == district_id, Badge.fingerprint == key)
@@ -337,6 +337,7 @@ async def _find_recipient(
     if not recipient.identity:
         return None
     # Hashed and no hint: try every verified address in the district (a hash per teacher).
+
     rows = await session.execute(
         select(TeacherEmail.teacher_id, TeacherEmail.email).where(
             TeacherEmail.district_id == district_id, TeacherEmail.verified.is_(True)

@@ -1,0 +1,94 @@
+"""Shared steps of the intake tests: providers with real credentials, tokens over HTTP, and
+GraphQL operations read from graphql/operations (the files real clients send)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ler_plugin.badges.models import Badge
+from ler_plugin.principal import Principal
+from ler_plugin.providers import service as providers
+from ler_plugin.wallet.models import Record
+from tests import factories
+
+OPERATIONS = Path(__file__).parents[2] / "graphql" / "operations"
+
+
+def operation(name: str) -> str:
+    return (OPERATIONS / f"{name}.graphql").read_text()
+
+
+async def district_with_provider(
+    factory: async_sessionmaker[AsyncSession],
+    issuers: list[str],
+    credit_unit: str | None = None,
+) -> tuple[int, providers.NewCredential]:
+    async with factory() as session, session.begin():
+        district = await factories.district(session)
+        made = await providers.create(
+            session=session,
+            principal=Principal.operator(),
+            district_id=district.id,
+            name=factories.unique("Provider"),
+            issuers=issuers,
+            credit_unit=credit_unit,
+        )
+        return district.id, made
+
+
+async def teacher(factory: async_sessionmaker[AsyncSession], district_id: int, email: str) -> int:
+    async with factory() as session, session.begin():
+        return (await factories.teacher(session, district_id, email=email)).id
+
+
+def token(base_url: str, credential: providers.NewCredential) -> str:
+    response = httpx.post(
+        f"{base_url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": credential.client_id,
+            "client_secret": credential.client_secret,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def gql(base_url: str, bearer: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+    response = httpx.post(
+        f"{base_url}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def error_code(answer: Any) -> str:
+    assert answer.get("errors"), answer
+    return str(answer["errors"][0]["extensions"]["code"])
+
+
+async def count_badges(factory: async_sessionmaker[AsyncSession], district_id: int) -> int:
+    async with factory() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(Badge).where(Badge.district_id == district_id)
+            )
+            or 0
+        )
+
+
+async def records_of(factory: async_sessionmaker[AsyncSession], district_id: int) -> list[Record]:
+    async with factory() as session:
+        return list(
+            await session.scalars(
+                select(Record).where(Record.district_id == district_id).order_by(Record.id)
+            )
+        )
