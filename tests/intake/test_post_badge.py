@@ -65,7 +65,9 @@ async def test_issuer_not_registered_is_refused_and_nothing_stored(
     district_id, made = await district_with_provider(
         session_factory, ["https://someone-else.example.org/issuer"]
     )
-    answer = gql(live_server.url, token(live_server.url, made), POST, {"input": {"url": site.hosted()}})
+    answer = gql(
+        live_server.url, token(live_server.url, made), POST, {"input": {"url": site.hosted()}}
+    )
     assert error_code(answer) == "issuer_not_allowed"
     assert await count_badges(session_factory, district_id) == 0
 
