@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ler_plugin.badges.models import Badge
-from ler_plugin.principal import Principal
+from ler_plugin.principal import Principal, Role
 from ler_plugin.providers import service as providers
+from ler_plugin.sessions import issue_token
 from ler_plugin.wallet.models import Record
 from tests import factories
 
@@ -92,3 +93,14 @@ async def records_of(factory: async_sessionmaker[AsyncSession], district_id: int
                 select(Record).where(Record.district_id == district_id).order_by(Record.id)
             )
         )
+
+
+def teacher_token(settings: Any, teacher_id: int, district_id: int) -> str:
+    return issue_token(settings, Principal.for_teacher(teacher_id, district_id))
+
+
+def admin_token(settings: Any, district_id: int) -> str:
+    admin = Principal(
+        roles=frozenset({Role.DISTRICT_ADMIN}), district_id=district_id, subject="admin:test"
+    )
+    return issue_token(settings, admin)
