@@ -105,7 +105,9 @@ def list_(district: str = typer.Option(..., help="The district's slug.")) -> Non
                 session=session, principal=Principal.operator(), district_id=found.id
             )
 
-    table = Table("id", "name", "status", "credit unit", "issuers", "client ids")
+    table = Table("id", "name", "status", "credit unit")
+    table.add_column("issuers", overflow="fold")
+    table.add_column("client ids", overflow="fold")
     for p in run(go):
         table.add_row(
             str(p.id),
