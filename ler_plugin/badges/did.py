@@ -148,7 +148,7 @@ def did_web_url(did: str) -> str:
     return f"https://{host}/{path}/did.json"
 
 
-def _method_from_document(material: dict[str, Any], method_id: str, controller: str) -> PublicKey:
+def _method_from_document(material: dict[str, Any], method_id: str) -> PublicKey:
     if isinstance(material.get("publicKeyMultibase"), str):
         return multikey_to_public_key(material["publicKeyMultibase"])
     if isinstance(material.get("publicKeyBase58"), str):  # Ed25519VerificationKey2018
@@ -167,24 +167,28 @@ def _absolute(ref: str, base: str) -> str:
     return base + ref if ref.startswith("#") else ref
 
 
-def _find_authorised(doc: dict[str, Any], method_id: str, purpose: str) -> dict[str, Any]:
-    """The method object, provided the controller document lists it under `purpose`."""
+def _authorised_ids(doc: dict[str, Any], purpose: str) -> set[str]:
+    """Ids of the methods a controller document lists under `purpose` (by reference or embedded)."""
     base = str(doc.get("id", ""))
-    methods: dict[str, dict[str, Any]] = {}
-    for section in ("verificationMethod", purpose, "publicKey"):
-        for entry in doc.get(section) or []:
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                methods.setdefault(_absolute(entry["id"], base), entry)
-    authorised = {
+    entries = doc.get(purpose)
+    return {
         _absolute(entry if isinstance(entry, str) else str(entry.get("id", "")), base)
-        for entry in doc.get(purpose) or []
+        for entry in (entries if isinstance(entries, list) else [])
         if isinstance(entry, str | dict)
     }
-    if method_id not in methods:
-        raise Ob3Error("key_unresolvable", f"{base or 'the controller'} has no key {method_id}")
-    if method_id not in authorised:
-        raise Ob3Error("key_not_authorised", f"key {method_id} is not listed for {purpose}")
-    return methods[method_id]
+
+
+def _method_in(doc: dict[str, Any], method_id: str, purpose: str) -> dict[str, Any]:
+    """The method object `method_id` inside `doc` (or `doc` itself when it is the method)."""
+    if doc.get("id") == method_id:
+        return doc
+    base = str(doc.get("id", ""))
+    for section in ("verificationMethod", purpose, "publicKey"):
+        entries = doc.get(section)
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and _absolute(str(entry.get("id")), base) == method_id:
+                return entry
+    raise Ob3Error("key_unresolvable", f"{base or 'the document'} has no key {method_id}")
 
 
 def _fetch(url: str, fetch_json: FetchJson) -> dict[str, Any]:
@@ -225,30 +229,23 @@ def resolve_key(
         doc = _fetch(did_web_url(did), fetch_json)
         if doc.get("id") != did:
             raise Ob3Error("key_unresolvable", f"the DID document at {did} names {doc.get('id')}")
-        material = _find_authorised(doc, method_id, purpose)
-        return VerificationKey(method_id, did, _method_from_document(material, method_id, did))
-    if method_id.startswith("https://"):
-        doc = _fetch(did if fragment else method_id, fetch_json)
-        material = doc if not fragment else _find_authorised_or_self(doc, method_id)
-        controller = material.get("controller")
-        if not isinstance(controller, str) or not controller.startswith("https://"):
+        material = _method_in(doc, method_id, purpose)
+        controller = did
+    elif method_id.startswith("https://"):
+        doc = _fetch(did, fetch_json)
+        material = _method_in(doc, method_id, purpose)
+        named = material.get("controller", doc.get("id"))
+        if not isinstance(named, str) or not named.startswith("https://"):
             raise Ob3Error("key_unresolvable", f"key {method_id} names no HTTPS controller")
-        controller_doc = doc if controller == doc.get("id") else _fetch(controller, fetch_json)
-        _find_authorised(controller_doc, method_id, purpose)
-        return VerificationKey(
-            method_id, controller, _method_from_document(material, method_id, controller)
+        controller = named
+        if controller != doc.get("id"):
+            doc = _fetch(controller, fetch_json)
+            if doc.get("id") != controller:
+                raise Ob3Error("key_unresolvable", f"{controller} does not describe itself")
+    else:
+        raise Ob3Error(
+            "key_unresolvable", f"verification method {method_id!r} uses an unknown scheme"
         )
-    raise Ob3Error("key_unresolvable", f"verification method {method_id!r} uses an unknown scheme")
-
-
-def _find_authorised_or_self(doc: dict[str, Any], method_id: str) -> dict[str, Any]:
-    """A key inside the document fetched from the URL before '#'."""
-    if doc.get("id") == method_id:
-        return doc
-    for section in ("verificationMethod", "assertionMethod", "publicKey"):
-        for entry in doc.get(section) or []:
-            if isinstance(entry, dict) and _absolute(str(entry.get("id")), doc.get("id", "")) == (
-                method_id
-            ):
-                return entry
-    raise Ob3Error("key_unresolvable", f"{method_id} is not in the document it points to")
+    if method_id not in _authorised_ids(doc, purpose):
+        raise Ob3Error("key_not_authorised", f"key {method_id} is not listed for {purpose}")
+    return VerificationKey(method_id, controller, _method_from_document(material, method_id))

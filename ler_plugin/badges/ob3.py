@@ -41,8 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from pyld import jsonld
 
 from ler_plugin.badges.did import FetchJson, Ob3Error, b58decode, b58encode, resolve_key
-from ler_plugin.badges.jsonld import load_document
-from ler_plugin.badges.rdfc import canonize
+from ler_plugin.badges.rdfc import canonize, static_loader
 from ler_plugin.badges.status import check_status
 
 VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
@@ -83,6 +82,7 @@ ACTED_ON_TERMS = frozenset(
     }
 )
 MAX_NESTED_CREDENTIALS = 500
+MAX_PROOFS = 8
 
 
 @dataclass
@@ -125,8 +125,10 @@ class _Dropped:
     is_type: bool
 
     def __str__(self) -> str:
-        where = ".".join(self.path) or "(top level)"
-        return f"{where} type {self.term!r}" if self.is_type else f"{where}.{self.term}".lstrip(".")
+        where = ".".join(self.path)
+        if self.is_type:
+            return f"{where or 'credential'} type {self.term!r}"
+        return f"{where}.{self.term}" if where else self.term
 
 
 def _types(value: Any) -> list[str]:
@@ -160,12 +162,11 @@ def parse_datetime(value: Any, name: str) -> datetime:
 
 
 def _validity(doc: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    start = doc.get("validFrom", doc.get("issuanceDate"))
-    end = doc.get("validUntil", doc.get("expirationDate"))
-    return (
-        parse_datetime(start, "validFrom") if start is not None else None,
-        parse_datetime(end, "validUntil") if end is not None else None,
-    )
+    """(valid from, valid until); when both the VCDM 1.1 and 2.0 names are given, the
+    stricter of each pair counts."""
+    starts = [parse_datetime(doc[n], n) for n in ("validFrom", "issuanceDate") if n in doc]
+    ends = [parse_datetime(doc[n], n) for n in ("validUntil", "expirationDate") if n in doc]
+    return (max(starts) if starts else None, min(ends) if ends else None)
 
 
 # --- JSON-LD: undefined terms ------------------------------------------------------------
@@ -173,6 +174,18 @@ def _validity(doc: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
 
 def _fragment(iri: str) -> str:
     return re.split(r"[#/]", iri)[-1]
+
+
+# PyLD reports most bad input as JsonLdError, but some shapes it never expected surface as
+# plain Python errors; all of them mean "this is not JSON-LD we can read".
+_PYLD_FAILURES = (
+    jsonld.JsonLdError,
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    RecursionError,
+)
 
 
 def _jsonld_failure(exc: Exception) -> Ob3Error:
@@ -194,8 +207,8 @@ def undefined_terms(doc: dict[str, Any]) -> list[_Dropped]:
     probe.pop("proof", None)  # proofs are checked by their suites, not shown
     probe["@context"] = [*_contexts(doc), {"@vocab": UNDEFINED_VOCAB}]
     try:
-        expanded = jsonld.expand(probe, {"documentLoader": load_document})
-    except jsonld.JsonLdError as exc:
+        expanded = jsonld.expand(probe, {"documentLoader": static_loader})
+    except _PYLD_FAILURES as exc:
         raise _jsonld_failure(exc) from None
     found: list[_Dropped] = []
 
@@ -262,13 +275,19 @@ def _canonize_json(text: str) -> str:
 def _canonical_hash(doc: dict[str, Any], *, cached: bool) -> bytes:
     try:
         nquads = _canonize_json(json.dumps(doc, sort_keys=True)) if cached else canonize(doc)
-    except jsonld.JsonLdError as exc:
+    except _PYLD_FAILURES as exc:
         raise _jsonld_failure(exc) from None
     return hashlib.sha256(nquads.encode()).digest()
 
 
 def _verify_ld_proof(
-    proof: Any, doc: dict[str, Any], doc_hash: bytes, fetch_json: FetchJson, *, cached: bool
+    proof: Any,
+    doc: dict[str, Any],
+    doc_hash: bytes,
+    fetch_json: FetchJson,
+    *,
+    now: datetime,
+    cached: bool,
 ) -> None:
     if not isinstance(proof, dict):
         raise Ob3Error("proof_malformed", "a proof must be a JSON object")
@@ -282,6 +301,8 @@ def _verify_ld_proof(
         raise Ob3Error("proof_unsupported", f"proof type {kind!r} is not supported")
     if proof.get("proofPurpose") != "assertionMethod":
         raise Ob3Error("proof_purpose_invalid", "a credential proof must be for assertionMethod")
+    if "expires" in proof and parse_datetime(proof["expires"], "proof expires") < now:
+        raise Ob3Error("proof_expired", f"the {kind} proof expired on {proof['expires']}")
     value = proof.get("proofValue")
     try:
         signature = b58decode(value[1:]) if isinstance(value, str) and value[:1] == "z" else b""
@@ -314,16 +335,20 @@ def _verify_ld_proof(
         ) from None
 
 
-def verify_ld_proofs(doc: dict[str, Any], fetch_json: FetchJson, *, cached: bool = False) -> int:
+def verify_ld_proofs(
+    doc: dict[str, Any], fetch_json: FetchJson, *, now: datetime, cached: bool = False
+) -> int:
     """Verify every Data Integrity proof on `doc` (all must hold); the number verified."""
     proofs = doc.get("proof")
     if not proofs:
         raise Ob3Error("proof_missing", "the credential carries no proof")
     proofs = proofs if isinstance(proofs, list) else [proofs]
+    if len(proofs) > MAX_PROOFS:
+        raise Ob3Error("proof_malformed", f"more than {MAX_PROOFS} proofs on one credential")
     unsigned = {k: v for k, v in doc.items() if k != "proof"}
     doc_hash = _canonical_hash(unsigned, cached=cached)
     for proof in proofs:
-        _verify_ld_proof(proof, doc, doc_hash, fetch_json, cached=cached)
+        _verify_ld_proof(proof, doc, doc_hash, fetch_json, now=now, cached=cached)
     return len(proofs)
 
 
@@ -334,6 +359,7 @@ def sign_ld_proof(
     *,
     suite: str = "eddsa-rdfc-2022",
     created: datetime | None = None,
+    expires: datetime | None = None,
 ) -> dict[str, Any]:
     """`credential` with one more proof: DataIntegrityProof/eddsa-rdfc-2022 or
     Ed25519Signature2020 (for our own exports, and to make test credentials)."""
@@ -343,6 +369,8 @@ def sign_ld_proof(
         "verificationMethod": verification_method,
         "proofPurpose": "assertionMethod",
     }
+    if expires is not None:
+        proof["expires"] = _iso(expires)
     if suite == "eddsa-rdfc-2022":
         proof["cryptosuite"] = suite
     elif suite != "Ed25519Signature2020":
@@ -414,16 +442,15 @@ def _verify_jwt(token: str, fetch_json: FetchJson) -> dict[str, Any]:
         if not isinstance(credential, dict):
             raise Ob3Error("jwt_malformed", "the vc claim must be a JSON object")
         credential = copy.deepcopy(credential)
-        if "nbf" in claims:
-            nbf = _timestamp(claims["nbf"], "nbf")
-            if "issuanceDate" in credential:
-                _same_instant(nbf, credential["issuanceDate"], "issuanceDate")
-            credential.setdefault("issuanceDate", _iso(nbf))
-        if "exp" in claims:
-            exp = _timestamp(claims["exp"], "exp")
-            if "expirationDate" in credential:
-                _same_instant(exp, credential["expirationDate"], "expirationDate")
-            credential.setdefault("expirationDate", _iso(exp))
+        dates = ("issuanceDate", "expirationDate")
+        if _contexts(credential)[:1] == [VC2_CONTEXT]:
+            dates = ("validFrom", "validUntil")
+        for claim, name in zip(("nbf", "exp"), dates, strict=True):
+            if claim in claims:
+                moment = _timestamp(claims[claim], claim)
+                if name in credential:
+                    _same_instant(moment, credential[name], name)
+                credential.setdefault(name, _iso(moment))
         if "jti" in claims:
             if credential.setdefault("id", claims["jti"]) != claims["jti"]:
                 raise Ob3Error("jwt_claims_mismatch", "jti disagrees with the credential id")
@@ -557,20 +584,29 @@ def _recipient(subject: dict[str, Any], identities: list[str] | None) -> dict[st
     return {"id": subject_id, "identifiers": identifiers, "matched": matched}
 
 
+@lru_cache(maxsize=64)
+def _status_list_terms(text: str) -> tuple[_Dropped, ...]:
+    return tuple(undefined_terms(json.loads(text)))
+
+
 def _verify_status_list(
     list_credential: dict[str, Any], fetch_json: FetchJson, now: datetime
-) -> None:
+) -> dict[str, Any]:
+    """The status list credential as its signature covers it, or why it cannot be trusted."""
     url = list_credential.get("id", "the status list")
     try:
         _vc_version(list_credential)
-        verify_ld_proofs(list_credential, fetch_json, cached=True)
+        dropped = list(_status_list_terms(json.dumps(list_credential, sort_keys=True)))
+        unsigned = [str(d) for d in dropped if not d.is_type]
+        if unsigned:
+            # e.g. an encodedList no context defines: anyone could flip its bits.
+            raise Ob3Error("undefined_term", f"no @context defines {', '.join(unsigned)}")
+        verify_ld_proofs(list_credential, fetch_json, now=now, cached=True)
         start, end = _validity(list_credential)
     except Ob3Error as exc:
-        code = (
-            "status_list_invalid_signature"
-            if exc.code == "invalid_signature"
-            else ("status_list_unverifiable")
-        )
+        code = "status_list_unverifiable"
+        if exc.code == "invalid_signature":
+            code = "status_list_invalid_signature"
         raise Ob3Error(code, f"status list {url}: {exc.message}") from None
     if end is not None and end < now:
         raise Ob3Error("status_list_expired", f"status list {url} expired on {_iso(end)}")
@@ -578,6 +614,7 @@ def _verify_status_list(
         raise Ob3Error(
             "status_list_not_yet_valid", f"status list {url} is valid from {_iso(start)}"
         )
+    return strip_undefined(list_credential, dropped)
 
 
 def _load(credential: dict[str, Any] | str) -> tuple[dict[str, Any] | None, str | None]:
@@ -608,12 +645,13 @@ def _verify(
     now: datetime,
     depth: int,
 ) -> None:
-    doc, token = _load(credential)
+    loaded, token = _load(credential)
     securing = "jwt" if token is not None else "ldp"
+    doc = _verify_jwt(token, fetch_json) if token is not None else loaded
+    if doc is None:
+        raise Ob3Error("malformed", "no credential found")
     if token is not None:
-        doc = _verify_jwt(token, fetch_json)
         result.checks.append("jwt_signature")
-    assert doc is not None
     version = result.vc_version = _vc_version(doc)
 
     dropped = undefined_terms(doc)
@@ -632,7 +670,7 @@ def _verify(
     result.checks.append("jsonld_terms")
 
     if token is None:
-        count = verify_ld_proofs(doc, fetch_json)
+        count = verify_ld_proofs(doc, fetch_json, now=now)
         result.checks.append(f"proofs:{count}")
     kind = _check_shape(clean, version, result)
     result.format = f"{kind}-{securing}"

@@ -7,8 +7,8 @@ control characters (U+0000-U+001F, U+007F) as ``\\u00XX``; PyLD leaves them raw.
 escaping feeds the blank-node hashes too, so both places that serialise a quad are
 overridden here instead of post-processing the output.
 
-Contexts come only from the shipped files (`jsonld.load_document`); PyLD keeps its
-resolved-context cache between calls, which is what makes repeated verification cheap.
+Contexts come only from the shipped files (`jsonld.load_document`), and PyLD keeps them
+processed between calls (`static_loader`), which is what makes repeated verification cheap.
 """
 
 from __future__ import annotations
@@ -82,11 +82,18 @@ class _Rdfc10(jsonld.URDNA2015):
         return str(info["hash"])
 
 
+def static_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`load_document` marked ``tag: static``: PyLD then keeps the processed context in its
+    process-wide cache by URL. Without the tag it re-resolves every URL context on every call,
+    hashing the whole context document (JCS) each time: half the cost of a verification."""
+    return {**load_document(url, options), "tag": "static"}
+
+
 def canonize(document: dict[str, Any]) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document (contexts from shipped files only)."""
     dataset = jsonld.to_rdf(
         copy.deepcopy(document),
-        {"documentLoader": load_document, "produceGeneralizedRdf": False},
+        {"documentLoader": static_loader, "produceGeneralizedRdf": False},
     )
     canon = _Rdfc10()
     # main() labels blank nodes canonically in place on canon.quads; we serialise them ourselves.

@@ -89,7 +89,7 @@ def _fetch(url: Any, fetch_json: FetchJson) -> dict[str, Any]:
 def _check_list_entry(
     entry: dict[str, Any],
     fetch_json: FetchJson,
-    verify_list: Callable[[dict[str, Any]], None],
+    verify_list: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> StatusCheck:
     list_type, subject_type = _LIST_KINDS[_types(entry.get("type"))[0]]
     purpose = entry.get("statusPurpose")
@@ -105,8 +105,7 @@ def _check_list_entry(
         raise Ob3Error(
             "status_malformed", "the status entry needs a statusPurpose and statusSize 1-8"
         )
-    list_credential = _fetch(url, fetch_json)
-    verify_list(list_credential)
+    list_credential = verify_list(_fetch(url, fetch_json))
     if list_type not in _types(list_credential.get("type")):
         raise Ob3Error("status_list_malformed", f"{url} is not a {list_type}")
     subject = list_credential.get("credentialSubject")
@@ -142,10 +141,11 @@ def check_status(
     credential: dict[str, Any],
     *,
     fetch_json: FetchJson,
-    verify_list: Callable[[dict[str, Any]], None],
+    verify_list: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> list[StatusCheck]:
     """Every credentialStatus entry of `credential`, checked. `verify_list` verifies a status
-    list credential (proof and validity window) and raises `Ob3Error` when it is broken."""
+    list credential (proof, validity window, defined terms) and answers it as signed, or
+    raises `Ob3Error` when it is broken."""
     entries = credential.get("credentialStatus")
     if entries is None:
         return []
