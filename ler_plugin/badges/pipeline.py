@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from ler_plugin.badges.credit import extract_credit
 from ler_plugin.badges.errors import BadgeError
 from ler_plugin.badges.ob3 import Ob3Result
 from ler_plugin.badges.parse import BadgeInput
@@ -27,7 +28,7 @@ from ler_plugin.badges.verify import verify_badge
 from ler_plugin.fetch import FetchPolicy
 
 HUNDREDTH = Decimal("0.01")
-# A semester hour is 15 contact hours; a CEU is 10 (IACET).
+# A semester hour is commonly 15 contact hours.
 CLOCK_HOURS_PER_SEMESTER_HOUR = Decimal(15)
 
 
@@ -185,47 +186,55 @@ def decide_credit(
     credit_unit: str | None,
     posted_by_issuer: bool,
 ) -> Credit:
-    """The credit a verified badge carries.
+    """The credit a verified badge carries, as `credit.extract_credit` reads it.
 
-    A provider posting for its own registered issuer may state the credit; a teacher importing
-    a badge may not vouch for it, so their figures are kept but flagged for review. Without a
-    stated figure, an OB 3.0 achievement's `creditsAvailable` counts in the provider's unit.
+    What the badge itself says wins; a provider's posted figures count next (it speaks for the
+    issuer). A teacher cannot vouch for their own badge: their figures are kept only when the
+    badge states none, and flagged for review. Semester hours become clock hours (15 each),
+    flagged too: the wallet records hours and CEUs, and the district decides the conversion.
     """
-    if posted is not None and (posted.clock_hours is not None or posted.ceus is not None):
-        hours = None if posted.clock_hours is None else quantity(posted.clock_hours, "clock hours")
-        ceus = None if posted.ceus is None else quantity(posted.ceus, "CEUs")
-        if posted_by_issuer:
-            return Credit(hours, ceus, posted.category)
+    values = _posted_values(posted)
+    unit = credit_unit if credit_unit in ("clock_hour", "ceu", "semester_hour") else None
+    extracted = extract_credit(
+        report.raw or {},
+        provider_credit_unit=unit,  # type: ignore[arg-type]
+        provider_values=values if posted_by_issuer else None,
+    )
+    category = extracted.category or (
+        posted.category.strip().lower()[:64] if posted and posted.category else None
+    )
+    if extracted.source == "none" and values and not posted_by_issuer:
         return Credit(
-            hours, ceus, posted.category, True, ["credit stated by the teacher, not the issuer"]
+            None
+            if posted is None or posted.clock_hours is None
+            else quantity(posted.clock_hours, "clock hours"),
+            None if posted is None or posted.ceus is None else quantity(posted.ceus, "CEUs"),
+            category,
+            True,
+            ["credit stated by the teacher, not the issuer"],
         )
-    category = posted.category if posted else None
-    credits = _credits_available(report)
-    if credits is None:
-        return Credit(None, None, category)
-    if credit_unit == "ceu":
-        return Credit(None, credits, category)
-    if credit_unit == "semester_hour":
-        hours = (credits * CLOCK_HOURS_PER_SEMESTER_HOUR).quantize(HUNDREDTH)
-        return Credit(hours, None, category, True, ["converted from semester hours"])
-    if credit_unit == "clock_hour":
-        return Credit(credits, None, category)
+    notes = []
+    hours = extracted.clock_hours
+    if extracted.source == "none":
+        notes.append("the badge states no credit")
+    if extracted.semester_hours:
+        hours = (hours or Decimal(0)) + extracted.semester_hours * CLOCK_HOURS_PER_SEMESTER_HOUR
+        notes.append(f"{extracted.semester_hours} semester hours counted as clock hours (x15)")
     return Credit(
-        credits, None, category, True, ["creditsAvailable counted as clock hours: unit unknown"]
+        None if hours is None else quantity(hours, "clock hours"),
+        None if extracted.ceus is None else quantity(extracted.ceus, "CEUs"),
+        category,
+        extracted.needs_review or bool(notes),
+        notes,
     )
 
 
-def _credits_available(report: VerificationReport) -> Decimal | None:
-    raw = report.raw or {}
-    subject = raw.get("credentialSubject")
-    subject = subject[0] if isinstance(subject, list) and subject else subject
-    if not isinstance(subject, dict):
+def _posted_values(posted: PostedCredit | None) -> dict[str, Any] | None:
+    if posted is None or (posted.clock_hours is None and posted.ceus is None):
         return None
-    achievement = subject.get("achievement")
-    value = achievement.get("creditsAvailable") if isinstance(achievement, dict) else None
-    if value is None:
-        return None
-    try:
-        return quantity(value, "creditsAvailable")
-    except BadgeError:
-        return None
+    values: dict[str, Any] = {"category": posted.category}
+    if posted.clock_hours is not None:
+        values["clock_hours"] = str(quantity(posted.clock_hours, "clock hours"))
+    if posted.ceus is not None:
+        values["ceus"] = str(quantity(posted.ceus, "CEUs"))
+    return values
