@@ -118,7 +118,7 @@ def identity_matches(recipient: RecipientSummary, email: str) -> bool:
     """Whether `email` is the badge's recipient: plain (any case), or hashed as
     ``sha256$hex`` / ``md5$hex`` of email + salt (hex in any case, email as typed or lowered)."""
     value = recipient.identity
-    if not value or recipient.type not in (None, "email", "emailAddress"):
+    if not value or not is_email_recipient(recipient):
         return False
     wanted = email.strip()
     if not recipient.hashed and not _looks_hashed(value):
@@ -141,6 +141,10 @@ def identity_matches(recipient: RecipientSummary, email: str) -> bool:
 def _looks_hashed(value: str) -> bool:
     alg, sep, _ = value.partition("$")
     return bool(sep) and alg.lower() in ("sha256", "md5")
+
+
+def is_email_recipient(recipient: RecipientSummary) -> bool:
+    return bool(recipient.identity) and recipient.type in (None, "email", "emailAddress")
 
 
 def plain_recipient_email(recipient: RecipientSummary) -> str | None:

@@ -39,6 +39,7 @@ from ler_plugin.badges.pipeline import (
     decide_credit,
     fingerprint,
     identity_matches,
+    is_email_recipient,
     plain_recipient_email,
     verify_input,
 )
@@ -226,7 +227,9 @@ def _recipient_hint(recipient: RecipientSummary, email: str | None) -> str | Non
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise BadgeError("bad_recipient_email", "recipientEmail is not an email address")
-    if recipient.identity and not identity_matches(recipient, email):
+    # A badge naming its recipient by email must name this one; one naming a DID or URL
+    # cannot be checked, and the provider speaks for the issuer.
+    if is_email_recipient(recipient) and not identity_matches(recipient, email):
         raise BadgeError(
             "recipient_mismatch", "recipientEmail is not the recipient the badge names"
         )
@@ -334,7 +337,7 @@ async def _find_recipient(
                 TeacherEmail.verified.is_(True),
             )
         )
-    if not recipient.identity:
+    if not is_email_recipient(recipient):
         return None
     # Hashed and no hint: try every verified address in the district (a hash per teacher).
 
@@ -369,7 +372,7 @@ async def _provider_for_issuer(
 def _pending_claim(
     session: AsyncSession, badge: Badge, recipient: RecipientSummary, hint: str | None
 ) -> PendingClaim:
-    hashed = not hint and bool(recipient.identity)
+    hashed = not hint and is_email_recipient(recipient)
     claim = PendingClaim(
         district_id=badge.district_id,
         badge_id=badge.id,
@@ -498,7 +501,9 @@ async def _land_claim(
 
 
 async def claim_pending_for_teacher(*, session: AsyncSession, teacher_id: int) -> list[Record]:
-    """Land every open claim addressed to the teacher's verified emails (called at launch)."""
+    """Land every open claim addressed to the teacher's verified emails.
+
+    The LTI launch calls it once the teacher's emails are stored; the caller commits."""
     teacher = await wallets.get_teacher(session=session, teacher_id=teacher_id)
     principal = Principal.for_teacher(teacher.id, teacher.district_id)
     emails = await verified_emails(session, teacher.id)
