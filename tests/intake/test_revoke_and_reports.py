@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from ler_plugin.badges import service as badges
@@ -83,6 +84,30 @@ async def test_recheck_marks_a_badge_the_issuer_revoked(
     [record] = await records_of(session_factory, district_id)
     assert record.status == "revoked"
     assert "issued in error" in (record.status_reason or "")
+
+
+async def test_recheck_marks_a_badge_that_has_expired(
+    live_server, session_factory, site: BadgeSite
+) -> None:  # type: ignore[no-untyped-def]
+    district_id, _, _, _ = await _posted(live_server, session_factory, site, "exp@example.org")
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    site.hosted(
+        "r",
+        recipient=site.recipient("exp@example.org", hashed=None),
+        expires=yesterday.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    for _ in range(2):  # a second run finds it expired already and changes nothing
+        async with session_factory() as session, session.begin():
+            summary = await badges.recheck(
+                session=session,
+                principal=Principal.operator(),
+                policy=FetchPolicy(allow_insecure_loopback=True),
+                district_id=district_id,
+            )
+        assert (summary.checked, summary.expired) == (1, 1)
+    [record] = await records_of(session_factory, district_id)
+    assert record.status == "expired"
+    assert "expired" in (record.status_reason or "")
 
 
 async def test_recheck_leaves_an_unreachable_badge_alone(
