@@ -7,7 +7,7 @@ Peer:  badgecheck itself (`verification_store` + `generate_report`) with a plain
        (no guard, no verdict corrections). The peer runs first, before our module is imported
        (importing it routes badgecheck's fetches through the guard).
 
-Run: uv run python bench/badge_verify.py [N]
+Run: uv run python bench/badge_verify.py [N]   (N badges, best of 5 passes each)
 """
 
 from __future__ import annotations
@@ -47,26 +47,31 @@ def peer_verify(url: str) -> bool:
     return bool(generate_report(store, options=options)["report"]["valid"])
 
 
-def rate(label: str, verify: Any, urls: list[str]) -> float:
+def rate(label: str, verify: Any, urls: list[str], rounds: int) -> float:
+    """Best of `rounds` passes over `urls` (the best pass is the least disturbed by other load)."""
     verify(urls[0])  # warm up (imports, PyLD context cache)
-    start = time.perf_counter()
-    for url in urls:
-        assert verify(url), f"{label}: {url} did not verify"
-    elapsed = time.perf_counter() - start
-    per_second = len(urls) / elapsed
-    print(
-        f"{label:<46} {per_second:8.1f} verifications/s  ({elapsed * 1000 / len(urls):.1f} ms each)"
-    )
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for url in urls:
+            assert verify(url), f"{label}: {url} did not verify"
+        best = min(best, time.perf_counter() - start)
+    per_second = len(urls) / best
+    print(f"{label:<46} {per_second:8.1f} verifications/s  ({best * 1000 / len(urls):.1f} ms each)")
     return per_second
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    rounds = 5
     with Host() as host:
         site = BadgeSite(host)
         urls = [site.hosted(str(i)) for i in range(n)]
-        print(f"{n} hosted OB 2.0 badges on {host.base} (assertion, badge class, image, issuer)")
-        peer = rate("peer: badgecheck, plain requests session", peer_verify, urls)
+        print(
+            f"{n} hosted OB 2.0 badges on {host.base} (assertion, badge class, image, issuer),"
+            f" best of {rounds} passes"
+        )
+        peer = rate("peer: badgecheck, plain requests session", peer_verify, urls, rounds)
 
         from ler_plugin.badges.ob2 import verify_ob2
         from ler_plugin.badges.parse import parse_badge
@@ -77,6 +82,7 @@ def main() -> None:
             "ours: verify_ob2 (guarded fetch + verdict)",
             lambda url: verify_ob2(parse_badge(url), policy=policy).valid,
             urls,
+            rounds,
         )
     print(f"ratio ours/peer: {ours / peer:.2f}")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -87,6 +88,14 @@ class FetchPolicy:
     # hosted on the demo server then still cannot send us to a database or admin port.
     loopback_ports: frozenset[int] | None = None
     resolver: Resolver = default_resolver
+    # Certificate authorities to trust instead of the standard bundle (PEM file), for a demo
+    # or test badge host with its own CA; None trusts the usual public CAs.
+    tls_ca_file: str | None = None
+
+    def tls_verify(self) -> ssl.SSLContext | bool:
+        if self.tls_ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=self.tls_ca_file)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> FetchPolicy:
@@ -231,8 +240,8 @@ def vet(url: str, policy: FetchPolicy) -> Target:
         reason = _why_forbidden(ip)
         if reason is None:
             continue
-        if _is_loopback(ip) and policy.allow_insecure_loopback:
-            continue
+        if all_loopback and policy.allow_insecure_loopback:
+            continue  # a name mixing loopback with other addresses is refused all the same
         raise FetchError(
             "blocked_address",
             f"{url} is hosted at an address this server may not fetch ({ip}, {reason})",
@@ -403,7 +412,7 @@ class GuardedTransport(httpx.BaseTransport):
     def _pool(self, target: Target) -> httpx.HTTPTransport:
         key = (target.scheme, target.host)
         if key not in self._pools:
-            self._pools[key] = httpx.HTTPTransport(retries=0)
+            self._pools[key] = httpx.HTTPTransport(retries=0, verify=self.policy.tls_verify())
         return self._pools[key]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -448,7 +457,7 @@ class AsyncGuardedTransport(httpx.AsyncBaseTransport):
     def _pool(self, target: Target) -> httpx.AsyncHTTPTransport:
         key = (target.scheme, target.host)
         if key not in self._pools:
-            self._pools[key] = httpx.AsyncHTTPTransport(retries=0)
+            self._pools[key] = httpx.AsyncHTTPTransport(retries=0, verify=self.policy.tls_verify())
         return self._pools[key]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -679,7 +688,10 @@ class GuardedAdapter(HTTPAdapter):
                 pinned.tls_hostname = target.host  # type: ignore[attr-defined]
             try:
                 response = super().send(
-                    pinned, stream=True, timeout=self.policy.timeout, verify=True
+                    pinned,
+                    stream=True,
+                    timeout=self.policy.timeout,
+                    verify=self.policy.tls_ca_file or True,
                 )
             except requests.Timeout:
                 raise FetchError(

@@ -6,9 +6,11 @@ server runs in a thread for the duration of a `with` block (or the `host` fixtur
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -17,10 +19,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ler_plugin.badges.parse import PNG_SIGNATURE
@@ -42,7 +46,8 @@ class Seen:
 
 
 class Host:
-    def __init__(self) -> None:
+    def __init__(self, *, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate chain file, key file) to serve https instead of http."""
         self.routes: dict[str, Route | Callable[[], Route]] = {}
         self.seen: list[Seen] = []
         host = self
@@ -84,8 +89,12 @@ class Host:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -297,3 +306,52 @@ class BadgeSite:
     def revoke(self, *entries: Any) -> None:
         self.revoked = list(entries)
         self.publish()
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+def tls_files(folder: Path, name: str) -> tuple[str, str, str]:
+    """A test CA and a server certificate for `name`: (ca file, certificate file, key file)."""
+
+    def key() -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def cert(
+        subject: str, issuer: str, public: rsa.RSAPublicKey, signer: rsa.RSAPrivateKey, ca: bool
+    ) -> x509.Certificate:
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, issuer)]))
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+        else:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, server_key = key(), key()
+    ca_cert = cert("Test CA", "Test CA", ca_key.public_key(), ca_key, True)
+    server_cert = cert(name, "Test CA", server_key.public_key(), ca_key, False)
+    pem = serialization.Encoding.PEM
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca_cert.public_bytes(pem))
+    paths[1].write_bytes(server_cert.public_bytes(pem))
+    paths[2].write_bytes(
+        server_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(paths[0]), str(paths[1]), str(paths[2])

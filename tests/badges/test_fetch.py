@@ -10,6 +10,7 @@ import gzip
 import io
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ from ler_plugin.fetch import (
     guarded_session,
     vet,
 )
-from tests.badges.ob2_host import Host, Route
+from tests.badges.ob2_host import Host, Route, tls_files
 
 LOOPBACK = FetchPolicy(allow_insecure_loopback=True, timeout=2.0)
 STRICT = FetchPolicy(timeout=2.0)
@@ -116,8 +117,11 @@ def test_public_address_on_other_port_is_refused() -> None:
     assert err.value.code == "blocked_port"
 
 
-def test_a_name_resolving_to_public_and_loopback_is_refused() -> None:
-    policy = FetchPolicy(resolver=lambda host: [PUBLIC_IP, "127.0.0.1"])
+@pytest.mark.parametrize("loopback_flag", [False, True])
+def test_a_name_resolving_to_public_and_loopback_is_refused(loopback_flag: bool) -> None:
+    policy = FetchPolicy(
+        allow_insecure_loopback=loopback_flag, resolver=lambda host: [PUBLIC_IP, "127.0.0.1"]
+    )
     with pytest.raises(FetchError) as err:
         fetch("http://badges.example.org/a/1", policy=policy)
     assert err.value.code == "blocked_address"
@@ -278,3 +282,51 @@ def test_http_error_carries_the_upstream_status(host: Host) -> None:
     gs = guarded_session(LOOPBACK)
     assert gs.session.get(url).status_code == 410
     assert gs.log[0].status == 410
+
+
+def test_tls_is_checked_against_the_name_while_connecting_to_the_vetted_address(
+    tmp_path: Path,
+) -> None:
+    ca, cert, key = tls_files(tmp_path, "badges.test")
+    with Host(tls=(cert, key)) as tls_host:
+        tls_host.json("/a.json", {"tls": True})
+        policy = FetchPolicy(
+            allow_insecure_loopback=True,
+            tls_ca_file=ca,
+            resolver=lambda name: ["127.0.0.1"],
+        )
+        url = f"https://badges.test:{tls_host.port}/a.json"
+        assert fetch(url, policy=policy).json() == {"tls": True}
+        assert guarded_session(policy).session.get(url).json() == {"tls": True}
+        assert tls_host.seen[0].headers["Host"] == f"badges.test:{tls_host.port}"
+        # Same address, another name: the certificate does not match it.
+        other = f"https://other.test:{tls_host.port}/a.json"
+        with pytest.raises(FetchError) as err:
+            fetch(other, policy=policy)
+        assert err.value.code == "connection_failed"
+        with pytest.raises(FetchError) as err:
+            guarded_session(policy).session.get(other)
+        assert err.value.code == "connection_failed"
+
+
+async def test_async_face_applies_the_same_rules(host: Host) -> None:
+    url = host.route(
+        "/bomb.json", Route(200, {"Content-Encoding": "gzip"}, gzip_bomb(8 * 1024 * 1024))
+    )
+    with pytest.raises(FetchError) as err:
+        await afetch(url, policy=FetchPolicy(allow_insecure_loopback=True, max_bytes=65536))
+    assert err.value.code == "too_large"
+    with pytest.raises(FetchError) as err:
+        await afetch(url, policy=STRICT)
+    assert err.value.code == "blocked_address"
+    hop = host.redirect("/hop", "http://169.254.169.254/")
+    with pytest.raises(FetchError) as err:
+        await afetch(hop, policy=LOOPBACK)
+    assert err.value.code == "blocked_address"
+
+
+def test_policy_follows_the_settings_flag() -> None:
+    from ler_plugin.config import Settings
+
+    assert FetchPolicy.from_settings(Settings(allow_insecure_loopback=True)).allow_insecure_loopback
+    assert not FetchPolicy.from_settings(Settings()).allow_insecure_loopback
