@@ -17,9 +17,11 @@ Decisions:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -119,8 +121,26 @@ def parse_submission(submission: Submission) -> BadgeInput:
     return parsed
 
 
+# Verifications wait on other people's servers: they get their own threads, at most this many
+# per event loop, so a burst of slow badges cannot take the threads token requests hash in.
+VERIFY_THREADS = 16
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _verify_limiter() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:  # a limiter belongs to the loop that made it
+        limiter = _limiters[loop] = anyio.CapacityLimiter(VERIFY_THREADS)
+    return limiter
+
+
 async def _verify(badge_input: BadgeInput, policy: FetchPolicy) -> VerificationReport:
-    return await anyio.to_thread.run_sync(lambda: verify_input(badge_input, policy=policy))
+    return await anyio.to_thread.run_sync(
+        lambda: verify_input(badge_input, policy=policy), limiter=_verify_limiter()
+    )
 
 
 # --- intake ------------------------------------------------------------------------------------
