@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from decimal import Decimal
 
 import httpx
 from sqlalchemy import select
 
 from ler_plugin.audit import AuditEvent
-from tests.badges.ob2_host import BadgeSite
+from tests.badges.ob2_host import BadgeSite, itxt, png
 from tests.intake.helpers import (
     count_badges,
     district_with_provider,
@@ -152,3 +153,24 @@ async def test_another_districts_provider_cannot_touch_this_district(
     assert again["data"]["postBadge"]["badgeId"] != badge_id
     assert [r.status for r in await records_of(session_factory, here)] == ["verified"]
     assert await records_of(session_factory, there) == []
+
+
+async def test_one_assertion_in_any_form_is_one_badge(
+    live_server, session_factory, site: BadgeSite
+) -> None:  # type: ignore[no-untyped-def]
+    district_id, made = await district_with_provider(session_factory, [site.issuer_url])
+    await teacher(session_factory, district_id, "forms@example.org")
+    bearer = token(live_server.url, made)
+    url = site.hosted("forms", recipient=site.recipient("forms@example.org"))
+    baked = base64.b64encode(png(itxt("openbadges", url))).decode()
+    first = gql(live_server.url, bearer, POST, {"input": {"imageBase64": baked}})["data"]
+    assert (first["postBadge"]["outcome"], first["postBadge"]["created"]) == ("RECORDED", True)
+    again = gql(live_server.url, bearer, POST, {"input": {"url": url}})["data"]["postBadge"]
+    assert again["created"] is False
+    assert again["badgeId"] == first["postBadge"]["badgeId"]
+
+    site.add_key("k1")
+    signed = site.signed("k1", recipient=site.recipient("forms@example.org", hashed=None))
+    answer = gql(live_server.url, bearer, POST, {"input": {"jws": signed}})["data"]["postBadge"]
+    assert answer["outcome"] == "RECORDED", answer["report"]["errors"]
+    assert await count_badges(session_factory, district_id) == 2
