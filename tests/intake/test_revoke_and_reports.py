@@ -166,7 +166,8 @@ async def test_only_the_teacher_and_district_admins_read_a_badge_report(
 async def test_teacher_imports_own_badge_but_not_someone_elses(
     live_server, session_factory, site: BadgeSite
 ) -> None:  # type: ignore[no-untyped-def]
-    district_id, _ = await district_with_provider(session_factory, ["https://other.example.org"])
+    district_id, made = await district_with_provider(session_factory, ["https://other.example.org"])
+    bearer_of_provider = token(live_server.url, made)
     teacher_id = await teacher(session_factory, district_id, "imp@example.org")
     mine = teacher_token(live_server.settings, teacher_id, district_id)
     own = site.hosted("own", recipient=site.recipient("IMP@example.org", hashed=None))
@@ -182,6 +183,10 @@ async def test_teacher_imports_own_badge_but_not_someone_elses(
     assert record.clock_hours == Decimal("4.50")
     assert (record.status_reason or "").startswith("needs review")
 
+    as_provider = gql(
+        live_server.url, bearer_of_provider, operation("import_badge"), {"input": {"url": own}}
+    )
+    assert error_code(as_provider) == "forbidden"
     theirs = site.hosted("theirs", recipient=site.recipient("else@example.org"))
     refused = gql(live_server.url, mine, operation("import_badge"), {"input": {"url": theirs}})
     assert error_code(refused) == "recipient_mismatch"
