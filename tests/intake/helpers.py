@@ -3,14 +3,19 @@ GraphQL operations read from graphql/operations (the files real clients send).""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ler_plugin.badges.did import did_key
 from ler_plugin.badges.models import Badge
+from ler_plugin.badges.ob3 import sign_ld_proof
 from ler_plugin.principal import Principal, Role
 from ler_plugin.providers import service as providers
 from ler_plugin.sessions import issue_token
@@ -104,3 +109,50 @@ def admin_token(settings: Any, district_id: int) -> str:
         roles=frozenset({Role.DISTRICT_ADMIN}), district_id=district_id, subject="admin:test"
     )
     return issue_token(settings, admin)
+
+
+VC2 = "https://www.w3.org/ns/credentials/v2"
+OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+PD = "https://ler-plugin.org/contexts/pd-credit/v1"
+
+
+def signed_ob3(email: str | None) -> tuple[str, dict[str, Any]]:
+    """Signed by a fresh did:key; the subject named by email, or (None) only by a DID."""
+    key = Ed25519PrivateKey.generate()
+    did = did_key(key.public_key())
+    credential = {
+        "@context": [VC2, OB3, PD],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": did, "type": ["Profile"], "name": "Riverside PD Center"},
+        "validFrom": "2026-03-01T00:00:00Z",
+        "name": "ELL strategies",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityHash": email,
+                    "identityType": "emailAddress",
+                    "hashed": False,
+                }
+            ],
+            "achievement": {
+                "id": "https://pd.example/achievements/ell",
+                "type": ["Achievement"],
+                "name": "ELL strategies",
+                "description": "Workshop and classroom practice.",
+                "criteria": {"narrative": "Attend all sessions."},
+                "pdCredit": {"type": "PDCredit", "clockHours": "3.5", "category": "ELL"},
+            },
+        },
+    }
+    if email is None:
+        subject = credential["credentialSubject"]
+        del subject["identifier"]  # type: ignore[attr-defined]
+        subject["id"] = "did:example:holder-1"  # type: ignore[index]
+    method = f"{did}#{did.split(':')[2]}"
+    signed = sign_ld_proof(
+        credential, key, method, suite="eddsa-rdfc-2022", created=datetime(2026, 3, 1, tzinfo=UTC)
+    )
+    return did, signed

@@ -12,7 +12,7 @@ from ler_plugin.cli import app
 from ler_plugin.config import Settings
 from tests import factories
 from tests.badges.ob2_host import BadgeSite
-from tests.intake.helpers import gql, operation
+from tests.intake.helpers import gql, operation, signed_ob3
 
 
 def _invoke(settings: Settings, *args: str):  # type: ignore[no-untyped-def]
@@ -90,6 +90,12 @@ def test_badges_verify_prints_the_report_and_exits_by_verdict(
     assert missing.exit_code == 1
     report = json.loads(missing.stdout)
     assert report["valid"] is False and report["errors"][0]["code"] == "not_found"
+    _, credential = signed_ob3("cli@example.org")
+    ob3_file = tmp_path / "ob3.json"
+    ob3_file.write_text(json.dumps(credential))
+    ob3 = _invoke(settings, "badges", "verify", str(ob3_file))
+    assert ob3.exit_code == 0, ob3.output
+    assert json.loads(ob3.stdout)["format"] == "ob3"
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     assert _invoke(settings, "badges", "verify", str(junk)).exit_code == 1
