@@ -28,7 +28,6 @@ from typing import Any
 
 import anyio
 from sqlalchemy import and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.audit import record_event
@@ -46,7 +45,7 @@ from ler_plugin.badges.pipeline import (
     verify_input,
 )
 from ler_plugin.badges.report import RecipientSummary, VerificationReport
-from ler_plugin.db import utcnow
+from ler_plugin.db import upsert_insert, utcnow
 from ler_plugin.errors import NotFound
 from ler_plugin.fetch import FetchPolicy
 from ler_plugin.principal import Principal, Role
@@ -314,12 +313,9 @@ async def _store_badge(
         "credit_note": "; ".join(credit.notes) or None,
         "created_at": utcnow(),
     }
-    # Both dialects spell it the same: INSERT ... ON CONFLICT (district_id, fingerprint) DO NOTHING.
-    on_postgres = session.get_bind().dialect.name == "postgresql"
-    insert: Any = postgresql.insert if on_postgres else sqlite.insert
     table = Badge.__table__
     statement = (
-        insert(table)
+        upsert_insert(session, table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["district_id", "fingerprint"])
         .returning(table.c.id)
