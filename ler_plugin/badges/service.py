@@ -681,6 +681,15 @@ def _recheck_input(badge: Badge) -> BadgeInput | None:
     return None
 
 
+async def verify_again(badge: Badge, *, policy: FetchPolicy) -> VerificationReport | None:
+    """A live verification of a stored badge that stores nothing (the public share page shows
+    it); None when the badge has nothing that can change (a signed OB 2.0 assertion)."""
+    if badge.format in ("ob3", "clr2") and badge.credential:
+        return await _verify(parse_json(badge.credential), policy)
+    badge_input = _recheck_input(badge)
+    return await _verify(badge_input, policy) if badge_input else None
+
+
 async def recheck(
     *,
     session: AsyncSession,
