@@ -6,6 +6,8 @@ from ler_plugin.db import Base
 from ler_plugin.districts.models import District, RulesetVersion, School
 from ler_plugin.lti.models import Deployment, Platform
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
+from ler_plugin.rollups import summary  # noqa: F401  (registers the record events that keep cells)
+from ler_plugin.rollups.models import RollupCell
 from ler_plugin.wallet.models import (
     Evidence,
     License,
@@ -32,6 +34,7 @@ __all__ = [
     "ProviderCredential",
     "ProviderIssuer",
     "Record",
+    "RollupCell",
     "RulesetVersion",
     "School",
     "SchoolMembership",

@@ -1,0 +1,55 @@
+"""The summary table rollups read instead of raw records.
+
+One cell sums a teacher's shared records of one month with the same category, provider, kind,
+source and status. It is kept equal to the records in the same transaction as every record change
+(see `ler_plugin.rollups.summary`), so a district rollup reads cells and never scans records.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ler_plugin.db import Base
+
+# Sums of many records: wider than one record's quantity.
+Total = Numeric(14, 2)
+
+
+class RollupCell(Base):
+    __tablename__ = "rollup_cell"
+    __table_args__ = (
+        UniqueConstraint(
+            "teacher_id",
+            "month",
+            "category",
+            "provider",
+            "kind",
+            "source",
+            "status",
+            name="uq_rollup_cell_key",
+        ),
+        Index("ix_rollup_cell_district_month", "district_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id", ondelete="CASCADE"))
+    # The teacher's primary school when the cell was written (0: none); see summary.rebuild_teacher.
+    school_id: Mapped[int] = mapped_column(Integer)
+    # Periods as integers so both databases group them alike: 202603, 20261 (Q1), 2025 (2025-26).
+    month: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    school_year: Mapped[int] = mapped_column(Integer)
+    # '' when the record has none: part of the unique key, so never NULL.
+    category: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    records: Mapped[int] = mapped_column(Integer)
+    clock_hours: Mapped[Decimal] = mapped_column(Total)
+    ceus: Mapped[Decimal] = mapped_column(Total)
+    hours_equivalent: Mapped[Decimal] = mapped_column(Total)

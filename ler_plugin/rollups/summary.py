@@ -1,0 +1,241 @@
+"""Summary upkeep: every change to a record moves its credit between cells in the same transaction.
+
+A record counts toward district rollups when the teacher shared it (visibility district or public)
+or the district issued it (source lms_award). Its cell key is (teacher, month, category, provider,
+kind, source, status); an insert adds it, a delete removes it, an update removes the old facts and
+adds the new ones. ORM flushes of `Record` call `apply` through mapper events, so every service
+that writes records through the session keeps the cells right without knowing about them. Core
+bulk statements (`insert(Record)`, `update(Record)`) bypass the events: the seed writes cells
+itself, and anything else that writes in bulk calls `rebuild_teacher` or `rebuild_district`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, event, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ler_plugin.rollups.models import RollupCell
+from ler_plugin.rollups.periods import month_key, quarter_key, school_year_key
+from ler_plugin.wallet.models import Record, RecordSource, SchoolMembership, Visibility, Wallet
+
+# IACET: one CEU is ten contact hours. Rollups add both units up as hours-equivalent.
+HOURS_PER_CEU = Decimal(10)
+SHARED = (Visibility.DISTRICT.value, Visibility.PUBLIC.value)
+ZERO = Decimal("0.00")
+
+KEY = ("teacher_id", "month", "category", "provider", "kind", "source", "status")
+SUMS = ("records", "clock_hours", "ceus", "hours_equivalent")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a record contributes to its cell."""
+
+    district_id: int
+    wallet_id: int
+    completed_on: Any
+    category: str
+    provider: str
+    kind: str
+    source: str
+    status: str
+    clock_hours: Decimal
+    ceus: Decimal
+
+
+def counts(visibility: str, source: str) -> bool:
+    return visibility in SHARED or source == RecordSource.LMS_AWARD.value
+
+
+def hours_equivalent(clock_hours: Decimal, ceus: Decimal) -> Decimal:
+    return clock_hours + ceus * HOURS_PER_CEU
+
+
+def _value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _facts(values: dict[str, Any]) -> Facts | None:
+    if not counts(_value(values["visibility"]), _value(values["source"])):
+        return None
+    return Facts(
+        district_id=values["district_id"],
+        wallet_id=values["wallet_id"],
+        completed_on=values["completed_on"],
+        category=values["category"] or "",
+        provider=values["provider_name"] or "",
+        kind=_value(values["kind"]),
+        source=_value(values["source"]),
+        status=_value(values["status"]),
+        clock_hours=Decimal(values["clock_hours"] or 0),
+        ceus=Decimal(values["ceus"] or 0),
+    )
+
+
+FIELDS = (
+    "district_id",
+    "wallet_id",
+    "completed_on",
+    "category",
+    "provider_name",
+    "kind",
+    "source",
+    "status",
+    "visibility",
+    "clock_hours",
+    "ceus",
+)
+
+
+def cell_row(facts: Facts, teacher_id: int, school_id: int, sign: int = 1) -> dict[str, Any]:
+    day = facts.completed_on
+    return {
+        "district_id": facts.district_id,
+        "teacher_id": teacher_id,
+        "school_id": school_id,
+        "month": month_key(day),
+        "quarter": quarter_key(day),
+        "school_year": school_year_key(day),
+        "category": facts.category,
+        "provider": facts.provider,
+        "kind": facts.kind,
+        "source": facts.source,
+        "status": facts.status,
+        "records": sign,
+        "clock_hours": sign * facts.clock_hours,
+        "ceus": sign * facts.ceus,
+        "hours_equivalent": sign * hours_equivalent(facts.clock_hours, facts.ceus),
+    }
+
+
+def school_of(teacher_id: Any) -> Any:
+    """The teacher's primary school (the oldest primary membership, else the oldest one), as SQL."""
+    return (
+        select(SchoolMembership.school_id)
+        .where(SchoolMembership.teacher_id == teacher_id)
+        .order_by(SchoolMembership.primary.desc(), SchoolMembership.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
+    """INSERT the rows, adding onto cells that exist (PostgreSQL and SQLite share the syntax)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(RollupCell).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={name: getattr(RollupCell, name) + statement.excluded[name] for name in SUMS},
+    )
+
+
+def _apply(connection: Connection, facts: Facts, sign: int) -> None:
+    teacher_id, school_id = connection.execute(
+        select(Wallet.teacher_id, func.coalesce(school_of(Wallet.teacher_id), 0)).where(
+            Wallet.id == facts.wallet_id
+        )
+    ).one()
+    row = cell_row(facts, teacher_id, school_id, sign)
+    connection.execute(upsert(connection.dialect.name, [row]))
+    if sign < 0:
+        connection.execute(
+            delete(RollupCell).where(
+                and_(*(getattr(RollupCell, k) == row[k] for k in KEY)), RollupCell.records <= 0
+            )
+        )
+
+
+def _current(target: Record) -> dict[str, Any]:
+    return {name: getattr(target, name) for name in FIELDS}
+
+
+def _previous(target: Record) -> dict[str, Any]:
+    state = inspect(target)
+    values = {}
+    for name in FIELDS:
+        history = state.attrs[name].history
+        values[name] = history.deleted[0] if history.deleted else getattr(target, name)
+    return values
+
+
+@event.listens_for(Record, "after_insert")
+def _record_inserted(_mapper: Any, connection: Connection, target: Record) -> None:
+    facts = _facts(_current(target))
+    if facts:
+        _apply(connection, facts, +1)
+
+
+@event.listens_for(Record, "after_update")
+def _record_updated(_mapper: Any, connection: Connection, target: Record) -> None:
+    before, after = _facts(_previous(target)), _facts(_current(target))
+    if before == after:
+        return
+    if before:
+        _apply(connection, before, -1)
+    if after:
+        _apply(connection, after, +1)
+
+
+@event.listens_for(Record, "after_delete")
+def _record_deleted(_mapper: Any, connection: Connection, target: Record) -> None:
+    facts = _facts(_previous(target))
+    if facts:
+        _apply(connection, facts, -1)
+
+
+def cells_from_records(where: Any) -> Any:
+    """INSERT ... SELECT of the cells of the records matching `where` (one statement, in SQL)."""
+    from sqlalchemy import case, cast, extract, insert, literal
+
+    year = cast(extract("year", Record.completed_on), type_=RollupCell.month.type)
+    month = cast(extract("month", Record.completed_on), type_=RollupCell.month.type)
+    clock = func.coalesce(Record.clock_hours, 0)
+    ceus = func.coalesce(Record.ceus, 0)
+    shared = (Record.visibility.in_(SHARED)) | (Record.source == RecordSource.LMS_AWARD)
+    columns = {
+        "district_id": Record.district_id,
+        "teacher_id": Wallet.teacher_id,
+        "school_id": func.coalesce(school_of(Wallet.teacher_id), 0),
+        "month": year * 100 + month,
+        "quarter": year * 10 + (month + 2) // 3,
+        "school_year": year - case((month < 7, 1), else_=0),
+        "category": func.coalesce(Record.category, ""),
+        "provider": func.coalesce(Record.provider_name, ""),
+        "kind": Record.kind,
+        "source": Record.source,
+        "status": Record.status,
+    }
+    grouped = list(columns.values())
+    query = (
+        select(
+            *grouped,
+            func.count(),
+            func.sum(clock),
+            func.sum(ceus),
+            func.sum(clock + ceus * literal(HOURS_PER_CEU)),
+        )
+        .join(Wallet, Wallet.id == Record.wallet_id)
+        .where(shared, where)
+        .group_by(*grouped)
+    )
+    return insert(RollupCell).from_select([*columns, *SUMS], query)
+
+
+async def rebuild_teacher(*, session: AsyncSession, teacher_id: int) -> None:
+    """Recompute one teacher's cells from their records (after a school change or a bulk write)."""
+    await session.flush()
+    await session.execute(delete(RollupCell).where(RollupCell.teacher_id == teacher_id))
+    wallet_ids = select(Wallet.id).where(Wallet.teacher_id == teacher_id)
+    await session.execute(cells_from_records(Record.wallet_id.in_(wallet_ids)))
+
+
+async def rebuild_district(*, session: AsyncSession, district_id: int) -> None:
+    """Recompute every cell of a district from its records, in one INSERT ... SELECT."""
+    await session.flush()
+    await session.execute(delete(RollupCell).where(RollupCell.district_id == district_id))
+    await session.execute(cells_from_records(Record.district_id == district_id))

@@ -1,0 +1,77 @@
+"""rollup cells
+
+What each table is for:
+- rollup_cell: sums of a teacher's shared records per month x category x provider x kind x source x
+  status (records, clock hours, CEUs, hours-equivalent), kept equal to the records in the same
+  transaction as each record change, so district rollups and compliance read cells, not records.
+
+Revision ID: 0002_rollups
+Revises: 0001
+Create Date: 2026-11-28 17:36:50.953486
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002_rollups"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rollup_cell",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("district_id", sa.Integer(), nullable=False),
+        sa.Column("teacher_id", sa.Integer(), nullable=False),
+        sa.Column("school_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Integer(), nullable=False),
+        sa.Column("quarter", sa.Integer(), nullable=False),
+        sa.Column("school_year", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=False),
+        sa.Column("provider", sa.String(length=255), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("records", sa.Integer(), nullable=False),
+        sa.Column("clock_hours", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("ceus", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("hours_equivalent", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["district_id"],
+            ["district.id"],
+            name=op.f("fk_rollup_cell_district_id_district"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["teacher_id"],
+            ["teacher.id"],
+            name=op.f("fk_rollup_cell_teacher_id_teacher"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rollup_cell")),
+        sa.UniqueConstraint(
+            "teacher_id",
+            "month",
+            "category",
+            "provider",
+            "kind",
+            "source",
+            "status",
+            name="uq_rollup_cell_key",
+        ),
+    )
+    with op.batch_alter_table("rollup_cell", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_rollup_cell_district_month", ["district_id", "month"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rollup_cell", schema=None) as batch_op:
+        batch_op.drop_index("ix_rollup_cell_district_month")
+
+    op.drop_table("rollup_cell")
