@@ -15,7 +15,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, event, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    extract,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,8 +140,8 @@ def school_of(teacher_id: Any) -> Any:
 
 def upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
     """INSERT the rows, adding onto cells that exist (PostgreSQL and SQLite share the syntax)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(RollupCell).values(rows)
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = dialect_insert(RollupCell).values(rows)
     return statement.on_conflict_do_update(
         index_elements=list(KEY),
         set_={name: getattr(RollupCell, name) + statement.excluded[name] for name in SUMS},
@@ -188,16 +202,11 @@ def _record_deleted(_mapper: Any, connection: Connection, target: Record) -> Non
         _apply(connection, facts, -1)
 
 
-def cells_from_records(where: Any) -> Any:
-    """INSERT ... SELECT of the cells of the records matching `where` (one statement, in SQL)."""
-    from sqlalchemy import case, cast, extract, insert, literal
-
-    year = cast(extract("year", Record.completed_on), type_=RollupCell.month.type)
-    month = cast(extract("month", Record.completed_on), type_=RollupCell.month.type)
-    clock = func.coalesce(Record.clock_hours, 0)
-    ceus = func.coalesce(Record.ceus, 0)
-    shared = (Record.visibility.in_(SHARED)) | (Record.source == RecordSource.LMS_AWARD)
-    columns = {
+def record_columns() -> dict[str, Any]:
+    """A record's cell key as SQL over `record` joined to `wallet`: the same values `cell_row` makes."""
+    year = cast(extract("year", Record.completed_on), Integer)
+    month = cast(extract("month", Record.completed_on), Integer)
+    return {
         "district_id": Record.district_id,
         "teacher_id": Wallet.teacher_id,
         "school_id": func.coalesce(school_of(Wallet.teacher_id), 0),
@@ -210,17 +219,32 @@ def cells_from_records(where: Any) -> Any:
         "source": Record.source,
         "status": Record.status,
     }
+
+
+def record_sums() -> dict[str, Any]:
+    clock = func.coalesce(Record.clock_hours, 0)
+    ceus = func.coalesce(Record.ceus, 0)
+    return {
+        "records": func.count(),
+        "clock_hours": func.sum(clock),
+        "ceus": func.sum(ceus),
+        "hours_equivalent": func.sum(clock + ceus * literal(HOURS_PER_CEU)),
+    }
+
+
+def shared_records() -> Any:
+    """Records district rollups may count: shared with the district, or issued by it."""
+    return Record.visibility.in_(SHARED) | (Record.source == RecordSource.LMS_AWARD)
+
+
+def cells_from_records(where: Any) -> Any:
+    """INSERT ... SELECT of the cells of the records matching `where` (one statement, in SQL)."""
+    columns = record_columns()
     grouped = list(columns.values())
     query = (
-        select(
-            *grouped,
-            func.count(),
-            func.sum(clock),
-            func.sum(ceus),
-            func.sum(clock + ceus * literal(HOURS_PER_CEU)),
-        )
+        select(*grouped, *record_sums().values())
         .join(Wallet, Wallet.id == Record.wallet_id)
-        .where(shared, where)
+        .where(shared_records(), where)
         .group_by(*grouped)
     )
     return insert(RollupCell).from_select([*columns, *SUMS], query)
