@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ler_plugin.cli import db, district, schema, serve
+from ler_plugin.cli import db, district, export, rules, schema, seed, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -16,6 +16,9 @@ app.command("demo")(serve.demo)
 app.command("export-schema")(schema.export_schema)
 app.add_typer(db.app, name="db")
 app.add_typer(district.app, name="district")
+app.command("seed")(seed.seed)
+app.add_typer(rules.app, name="rules")
+app.add_typer(export.app, name="export")
 
 
 def main() -> None:

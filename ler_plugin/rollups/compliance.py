@@ -36,7 +36,8 @@ NOT_SHARED = "not_shared"
 EXPIRED = "expired"
 NO_RULESET_KEY = "generic"
 BATCH = 200
-STATUSES = ("complete", "on_track", "at_risk", "behind", "exempt", "no_credential")
+# The engine's statuses, and ours for a teacher it cannot evaluate (no licence, unknown class...).
+STATUSES = ("complete", "on_track", "at_risk", "behind", "exempt", "no_credential", "not_evaluated")
 
 
 @dataclass(frozen=True)
