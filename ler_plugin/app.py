@@ -21,6 +21,7 @@ from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
 from ler_plugin.principal import Principal
+from ler_plugin.web import exports
 from ler_plugin.web.session import principal_from_request
 
 log = logging.getLogger("ler_plugin")
@@ -87,6 +88,7 @@ def build_app(settings: Settings) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/graphql", WithSession(GraphQLApp(settings)), methods=["GET", "POST"]),
+            *exports.routes(),
         ],
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 from graphql import GraphQLError
 from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
+from ler_plugin.api.rollups import RollupsQuery
 from ler_plugin.api.wallet import WalletQuery
 
 
@@ -33,7 +34,7 @@ class ViewerQuery:
 
 
 # Each room contributes a query (and mutation) type: add yours to the tuple.
-Query = merge_types("Query", (ViewerQuery, WalletQuery))
+Query = merge_types("Query", (ViewerQuery, WalletQuery, RollupsQuery))
 
 
 class Schema(strawberry.Schema):

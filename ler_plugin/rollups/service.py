@@ -222,8 +222,8 @@ async def _rows(session: AsyncSession, by: tuple[str, ...], raw: Sequence[Any]) 
         RollupRow(
             key=key,
             labels=label,
-            records=int(row[width]),
-            teachers=int(row[width + 1]),
+            records=int(row[width] or 0),
+            teachers=int(row[width + 1] or 0),
             clock_hours=_decimal(row[width + 2]),
             ceus=_decimal(row[width + 3]),
             hours_equivalent=_decimal(row[width + 4]),
