@@ -24,7 +24,7 @@ from ler_plugin.districts.models import District, School
 from ler_plugin.principal import Principal
 from ler_plugin.providers.models import Provider
 from ler_plugin.rollups import summary
-from ler_plugin.rollups.models import RollupCell
+from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
 from ler_plugin.wallet.models import (
     License,
     Record,
@@ -234,24 +234,35 @@ async def _returning_ids(
     return list(result.scalars())
 
 
-def _cells(
+def _add(
+    into: dict[tuple[Any, ...], dict[str, Any]], key: tuple[str, ...], row: dict[str, Any]
+) -> None:
+    at = tuple(row[k] for k in key)
+    if at in into:
+        kept = into[at]
+        for name in summary.SUMS:
+            kept[name] += row[name]
+    else:
+        into[at] = dict(row)
+
+
+def _summaries(
     records: Iterable[dict[str, Any]], teacher_of: dict[int, int], school_of: dict[int, int]
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The month cells and teacher-year rows of a batch of new records, summed in memory."""
     cells: dict[tuple[Any, ...], dict[str, Any]] = {}
+    years: dict[tuple[Any, ...], dict[str, Any]] = {}
     for record in records:
-        facts = summary._facts(record)
+        facts = summary.record_facts(record)
         if facts is None:
             continue
         teacher_id = teacher_of[record["wallet_id"]]
         row = summary.cell_row(facts, teacher_id, school_of[teacher_id])
-        key = tuple(row[k] for k in summary.KEY)
-        if key in cells:
-            cell = cells[key]
-            for name in summary.SUMS:
-                cell[name] += row[name]
-        else:
-            cells[key] = row
-    return list(cells.values())
+        _add(cells, summary.KEY, row)
+        year = summary.year_row(row)
+        if year:
+            _add(years, summary.YEAR_KEY, year)
+    return list(cells.values()), list(years.values())
 
 
 async def seed(
@@ -379,8 +390,9 @@ async def seed(
             count = round(mean_rate * years * rng.lognormvariate(0, 0.6))
             records.extend(generator.records(wallet_id, district.id, count))
         await _insert(session, _table(Record), records)
-        cells = _cells(records, teacher_of, school_of)
+        cells, teacher_years = _summaries(records, teacher_of, school_of)
         await _insert(session, _table(RollupCell), cells)
+        await _insert(session, _table(RollupTeacherYear), teacher_years)
         records_written += len(records)
         cells_written += len(cells)
         if progress:

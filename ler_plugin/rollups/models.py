@@ -53,3 +53,28 @@ class RollupCell(Base):
     clock_hours: Mapped[Decimal] = mapped_column(Total)
     ceus: Mapped[Decimal] = mapped_column(Total)
     hours_equivalent: Mapped[Decimal] = mapped_column(Total)
+
+
+class RollupTeacherYear(Base):
+    """A teacher's live shared credit per school year and category (statuses rejected, revoked and
+    expired left out): few rows per teacher, so district rollups by school, category, teacher and
+    school year over whole school years read a fraction of what the month cells hold."""
+
+    __tablename__ = "rollup_teacher_year"
+    __table_args__ = (
+        UniqueConstraint(
+            "teacher_id", "school_year", "category", name="uq_rollup_teacher_year_key"
+        ),
+        Index("ix_rollup_teacher_year_district_year", "district_id", "school_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(Integer)
+    school_year: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    clock_hours: Mapped[Decimal] = mapped_column(Total)
+    ceus: Mapped[Decimal] = mapped_column(Total)
+    hours_equivalent: Mapped[Decimal] = mapped_column(Total)

@@ -1,7 +1,8 @@
 """District rollups: sums of shared records grouped by any of nine dimensions, for district staff.
 
-Answers come from the summary cells when the period is whole months (always, unless a period
-starts or ends mid-month), otherwise from the records themselves; both give the same numbers.
+Answers come from the smallest source that can give them exactly: the teacher-year table (groups
+of school, category, teacher, school year; whole school years; standing statuses; no provider
+filter), else the month cells (whole months), else the records themselves. All three agree.
 Teachers are counted once per group, in two steps (group x teacher, then group), because a
 distinct count cannot be added up across cells. Only records the teacher shared with the district
 (visibility district or public) or that the district issued (source lms_award) ever count.
@@ -24,7 +25,7 @@ from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, e
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import periods, summary
 from ler_plugin.rollups.errors import RollupError
-from ler_plugin.rollups.models import RollupCell
+from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
 from ler_plugin.wallet.models import Record, RecordStatus, Teacher, Wallet
 
 DIMENSIONS = (
@@ -43,11 +44,9 @@ PERIOD_DIMENSIONS = frozenset({"month", "quarter", "school_year"})
 # Column of the cell (and of `summary.record_columns`) each dimension groups on.
 COLUMN = {"school": "school_id", "teacher": "teacher_id"}
 # Unless a status filter says otherwise, rollups count what is still standing.
-LIVE_STATUSES = tuple(
-    s.value
-    for s in RecordStatus
-    if s not in (RecordStatus.REJECTED, RecordStatus.REVOKED, RecordStatus.EXPIRED)
-)
+LIVE_STATUSES = summary.LIVE_STATUSES
+YEAR_DIMENSIONS = frozenset({"school", "category", "teacher", "school_year"})
+SOURCES = ("years", "months", "records")
 TWO_PLACES = Decimal("0.01")
 
 
@@ -118,12 +117,55 @@ def whole_months(query: RollupQuery) -> bool:
     )
 
 
-def _source(query: RollupQuery, district_id: int, from_cells: bool) -> tuple[dict[str, Any], Any]:
-    """The columns to group on and the measures, over cells or over records, with the filters."""
-    if from_cells:
-        columns: dict[str, Any] = {c.name: c for c in RollupCell.__table__.columns}
+def whole_school_years(query: RollupQuery) -> bool:
+    starts = query.date_from is None or (query.date_from.month, query.date_from.day) == (7, 1)
+    ends = query.date_to is None or (query.date_to.month, query.date_to.day) == (6, 30)
+    return starts and ends
+
+
+def sources_for(query: RollupQuery) -> list[str]:
+    """The sources that answer this query exactly, smallest first."""
+    found = ["records"]
+    if whole_months(query):
+        found.insert(0, "months")
+        if (
+            set(query.by) <= YEAR_DIMENSIONS
+            and not query.providers
+            and set(query.statuses or LIVE_STATUSES) == set(LIVE_STATUSES)
+            and whole_school_years(query)
+        ):
+            found.insert(0, "years")
+    return found
+
+
+def _choose(query: RollupQuery, source: str | None) -> str:
+    possible = sources_for(query)
+    if source is None:
+        return possible[0]
+    if source not in possible:
+        raise RollupError(
+            "bad_source",
+            f"the {source} source cannot answer this query (can: {', '.join(possible)})",
+        )
+    return source
+
+
+def _source(query: RollupQuery, district_id: int, source: str) -> tuple[dict[str, Any], Any]:
+    """The columns to group on and the measures, over a summary or the records, with the filters."""
+    columns: dict[str, Any]
+    if source == "years":
+        columns = {c.name: c for c in RollupTeacherYear.__table__.columns}
         sums = {name: func.sum(columns[name]) for name in summary.SUMS}
-        where: list[ColumnElement[bool]] = [RollupCell.district_id == district_id]
+        where: list[ColumnElement[bool]] = [RollupTeacherYear.district_id == district_id]
+        if query.date_from:
+            where.append(RollupTeacherYear.school_year >= periods.school_year_key(query.date_from))
+        if query.date_to:
+            where.append(RollupTeacherYear.school_year <= periods.school_year_key(query.date_to))
+        base = select().select_from(RollupTeacherYear)
+    elif source == "months":
+        columns = {c.name: c for c in RollupCell.__table__.columns}
+        sums = {name: func.sum(columns[name]) for name in summary.SUMS}
+        where = [RollupCell.district_id == district_id]
         if query.date_from:
             where.append(RollupCell.month >= periods.month_key(query.date_from))
         if query.date_to:
@@ -142,7 +184,7 @@ def _source(query: RollupQuery, district_id: int, from_cells: bool) -> tuple[dic
         ("school_id", query.schools),
         ("category", query.categories),
         ("provider", query.providers),
-        ("status", query.statuses or LIVE_STATUSES),
+        ("status", () if source == "years" else query.statuses or LIVE_STATUSES),
     )
     for name, values in filters:
         if values:
@@ -150,14 +192,10 @@ def _source(query: RollupQuery, district_id: int, from_cells: bool) -> tuple[dic
     return {"columns": columns, "sums": sums, "where": where}, base
 
 
-def statement(
-    query: RollupQuery, district_id: int, *, from_cells: bool | None = None
-) -> Select[Any]:
+def statement(query: RollupQuery, district_id: int, *, source: str | None = None) -> Select[Any]:
     """The rollup as one SELECT: key columns g0..gn, then records, teachers and the three sums."""
     check_query(query)
-    if from_cells is None:
-        from_cells = whole_months(query)
-    parts, base = _source(query, district_id, from_cells)
+    parts, base = _source(query, district_id, _choose(query, source))
     columns, sums = parts["columns"], parts["sums"]
     keys = [columns[COLUMN.get(name, name)].label(f"g{i}") for i, name in enumerate(query.by)]
     teacher = columns["teacher_id"]
@@ -251,14 +289,14 @@ async def rollup(
     query: RollupQuery,
     first: int = 50,
     after: str | None = None,
-    from_cells: bool | None = None,
+    source: str | None = None,
 ) -> Page[RollupRow]:
     """One page of groups in key order; `after` is the cursor of the last group seen."""
     authorize(principal, district_id)
     first = check_first(first)
     if not query.by:
         raise RollupError("bad_group_by", "name at least one dimension to group by")
-    grouped = statement(query, district_id, from_cells=from_cells).subquery("grouped")
+    grouped = statement(query, district_id, source=source).subquery("grouped")
     keys = [grouped.c[f"g{i}"] for i in range(len(query.by))]
     page = select(grouped).order_by(*keys).limit(first + 1)
     if after:
@@ -279,12 +317,12 @@ async def totals(
     principal: Principal,
     district_id: int,
     query: RollupQuery,
-    from_cells: bool | None = None,
+    source: str | None = None,
 ) -> RollupRow:
     """The whole filtered set as one row (teachers counted once)."""
     authorize(principal, district_id)
     whole = RollupQuery(**{**query.__dict__, "by": ()})
-    raw = (await session.execute(statement(whole, district_id, from_cells=from_cells))).all()
+    raw = (await session.execute(statement(whole, district_id, source=source))).all()
     if not raw:
         return RollupRow((), (), 0, 0, _decimal(0), _decimal(0), _decimal(0))
     return (await _rows(session, (), raw))[0]

@@ -33,9 +33,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ler_plugin.rollups.models import RollupCell
+from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
 from ler_plugin.rollups.periods import month_key, quarter_key, school_year_key
-from ler_plugin.wallet.models import Record, RecordSource, SchoolMembership, Visibility, Wallet
+from ler_plugin.wallet.models import (
+    Record,
+    RecordSource,
+    RecordStatus,
+    SchoolMembership,
+    Visibility,
+    Wallet,
+)
 
 # IACET: one CEU is ten contact hours. Rollups add both units up as hours-equivalent.
 HOURS_PER_CEU = Decimal(10)
@@ -43,7 +50,14 @@ SHARED = (Visibility.DISTRICT.value, Visibility.PUBLIC.value)
 ZERO = Decimal("0.00")
 
 KEY = ("teacher_id", "month", "category", "provider", "kind", "source", "status")
+YEAR_KEY = ("teacher_id", "school_year", "category")
 SUMS = ("records", "clock_hours", "ceus", "hours_equivalent")
+# What still stands; the teacher-year table holds only these.
+LIVE_STATUSES = tuple(
+    s.value
+    for s in RecordStatus
+    if s not in (RecordStatus.REJECTED, RecordStatus.REVOKED, RecordStatus.EXPIRED)
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,7 @@ def _value(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _facts(values: dict[str, Any]) -> Facts | None:
+def record_facts(values: dict[str, Any]) -> Facts | None:
     if not counts(_value(values["visibility"]), _value(values["source"])):
         return None
     return Facts(
@@ -127,6 +141,14 @@ def cell_row(facts: Facts, teacher_id: int, school_id: int, sign: int = 1) -> di
     }
 
 
+def year_row(cell: dict[str, Any]) -> dict[str, Any] | None:
+    """The teacher-year row a month cell row adds to (None when its status does not stand)."""
+    if cell["status"] not in LIVE_STATUSES:
+        return None
+    keep = ("district_id", "teacher_id", "school_id", "school_year", "category", *SUMS)
+    return {name: cell[name] for name in keep}
+
+
 def school_of(teacher_id: Any) -> Any:
     """The teacher's primary school (the oldest primary membership, else the oldest one), as SQL."""
     return (
@@ -138,13 +160,14 @@ def school_of(teacher_id: Any) -> Any:
     )
 
 
-def upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
-    """INSERT the rows, adding onto cells that exist (PostgreSQL and SQLite share the syntax)."""
+def upsert(dialect: str, rows: list[dict[str, Any]], table: Any = RollupCell) -> Any:
+    """INSERT the rows, adding onto ones that exist (PostgreSQL and SQLite share the syntax)."""
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = dialect_insert(RollupCell).values(rows)
+    statement = dialect_insert(table).values(rows)
+    key = KEY if table is RollupCell else YEAR_KEY
     return statement.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: getattr(RollupCell, name) + statement.excluded[name] for name in SUMS},
+        index_elements=list(key),
+        set_={name: getattr(table, name) + statement.excluded[name] for name in SUMS},
     )
 
 
@@ -155,13 +178,18 @@ def _apply(connection: Connection, facts: Facts, sign: int) -> None:
         )
     ).one()
     row = cell_row(facts, teacher_id, school_id, sign)
-    connection.execute(upsert(connection.dialect.name, [row]))
-    if sign < 0:
-        connection.execute(
-            delete(RollupCell).where(
-                and_(*(getattr(RollupCell, k) == row[k] for k in KEY)), RollupCell.records <= 0
+    writes: list[tuple[Any, tuple[str, ...], dict[str, Any]]] = [(RollupCell, KEY, row)]
+    year = year_row(row)
+    if year:
+        writes.append((RollupTeacherYear, YEAR_KEY, year))
+    for table, key, values in writes:
+        connection.execute(upsert(connection.dialect.name, [values], table))
+        if sign < 0:
+            connection.execute(
+                delete(table).where(
+                    and_(*(getattr(table, k) == values[k] for k in key)), table.records <= 0
+                )
             )
-        )
 
 
 def _current(target: Record) -> dict[str, Any]:
@@ -179,14 +207,14 @@ def _previous(target: Record) -> dict[str, Any]:
 
 @event.listens_for(Record, "after_insert")
 def _record_inserted(_mapper: Any, connection: Connection, target: Record) -> None:
-    facts = _facts(_current(target))
+    facts = record_facts(_current(target))
     if facts:
         _apply(connection, facts, +1)
 
 
 @event.listens_for(Record, "after_update")
 def _record_updated(_mapper: Any, connection: Connection, target: Record) -> None:
-    before, after = _facts(_previous(target)), _facts(_current(target))
+    before, after = record_facts(_previous(target)), record_facts(_current(target))
     if before == after:
         return
     if before:
@@ -197,7 +225,7 @@ def _record_updated(_mapper: Any, connection: Connection, target: Record) -> Non
 
 @event.listens_for(Record, "after_delete")
 def _record_deleted(_mapper: Any, connection: Connection, target: Record) -> None:
-    facts = _facts(_previous(target))
+    facts = record_facts(_previous(target))
     if facts:
         _apply(connection, facts, -1)
 
@@ -250,16 +278,39 @@ def cells_from_records(where: Any) -> Any:
     return insert(RollupCell).from_select([*columns, *SUMS], query)
 
 
+def years_from_cells(where: Any) -> Any:
+    """INSERT ... SELECT of the teacher-year rows from the month cells matching `where`."""
+    keys = [
+        RollupCell.district_id,
+        RollupCell.teacher_id,
+        RollupCell.school_id,
+        RollupCell.school_year,
+        RollupCell.category,
+    ]
+    query = (
+        select(*keys, *(func.sum(getattr(RollupCell, name)) for name in SUMS))
+        .where(RollupCell.status.in_(LIVE_STATUSES), where)
+        .group_by(*keys)
+    )
+    return insert(RollupTeacherYear).from_select(
+        ["district_id", "teacher_id", "school_id", "school_year", "category", *SUMS], query
+    )
+
+
 async def rebuild_teacher(*, session: AsyncSession, teacher_id: int) -> None:
     """Recompute one teacher's cells from their records (after a school change or a bulk write)."""
     await session.flush()
-    await session.execute(delete(RollupCell).where(RollupCell.teacher_id == teacher_id))
+    for table in (RollupCell, RollupTeacherYear):
+        await session.execute(delete(table).where(table.teacher_id == teacher_id))
     wallet_ids = select(Wallet.id).where(Wallet.teacher_id == teacher_id)
     await session.execute(cells_from_records(Record.wallet_id.in_(wallet_ids)))
+    await session.execute(years_from_cells(RollupCell.teacher_id == teacher_id))
 
 
 async def rebuild_district(*, session: AsyncSession, district_id: int) -> None:
-    """Recompute every cell of a district from its records, in one INSERT ... SELECT."""
+    """Recompute every cell of a district from its records, in two INSERT ... SELECTs."""
     await session.flush()
-    await session.execute(delete(RollupCell).where(RollupCell.district_id == district_id))
+    for table in (RollupCell, RollupTeacherYear):
+        await session.execute(delete(table).where(table.district_id == district_id))
     await session.execute(cells_from_records(Record.district_id == district_id))
+    await session.execute(years_from_cells(RollupCell.district_id == district_id))

@@ -39,7 +39,7 @@ def admin(district_id: int) -> Principal:
 
 
 async def _everything(
-    session: AsyncSession, district_id: int, query: RollupQuery, from_cells: bool | None
+    session: AsyncSession, district_id: int, query: RollupQuery, source: str | None
 ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
     rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     after = None
@@ -51,7 +51,7 @@ async def _everything(
             query=query,
             first=100,
             after=after,
-            from_cells=from_cells,
+            source=source,
         )
         for row in page.items:
             rows[row.key] = (
@@ -82,9 +82,12 @@ async def test_each_grouping_equals_python_over_raw_records(
     raw = await reference.raw_records(session, district_id)
     expected = reference.rollup(raw, by)
     assert len(expected) > 1
-    for from_cells in (True, False):
-        got = await _everything(session, district_id, RollupQuery(by=by), from_cells)
-        assert got == expected, f"from_cells={from_cells}"
+    query = RollupQuery(by=by)
+    sources = service.sources_for(query)
+    assert sources[-2:] == ["months", "records"]
+    for source in sources:
+        got = await _everything(session, district_id, query, source)
+        assert got == expected, source
 
 
 async def test_filters_and_periods_equal_python(session: AsyncSession) -> None:
@@ -111,5 +114,14 @@ async def test_filters_and_periods_equal_python(session: AsyncSession) -> None:
         )
         expected = reference.rollup(raw, query.by, **case)  # type: ignore[arg-type]
         assert expected
-        got = await _everything(session, district_id, query, None)
-        assert got == expected, case
+        for source in service.sources_for(query):
+            got = await _everything(session, district_id, query, source)
+            assert got == expected, (case, source)
+    # School years over whole school years: the teacher-year table answers too.
+    query = RollupQuery(
+        by=("school", "category"), date_from=dt.date(2025, 7, 1), date_to=dt.date(2026, 6, 30)
+    )
+    assert service.sources_for(query) == ["years", "months", "records"]
+    expected = reference.rollup(raw, query.by, date_from=query.date_from, date_to=query.date_to)
+    for source in service.sources_for(query):
+        assert await _everything(session, district_id, query, source) == expected, source

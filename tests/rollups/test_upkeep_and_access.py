@@ -14,7 +14,7 @@ from ler_plugin.errors import Forbidden
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import service, summary
 from ler_plugin.rollups.errors import RollupError
-from ler_plugin.rollups.models import RollupCell
+from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
 from ler_plugin.rollups.service import RollupQuery
 from ler_plugin.wallet.models import RecordSource, RecordStatus, Visibility
 from tests import factories
@@ -27,11 +27,18 @@ def admin(district_id: int) -> Principal:
 
 
 async def _cells(session: AsyncSession, district_id: int) -> set[tuple[Any, ...]]:
+    """Both summaries of the district, as comparable tuples."""
     await session.flush()
-    rows = await session.execute(select(RollupCell).where(RollupCell.district_id == district_id))
+    cells = await session.execute(select(RollupCell).where(RollupCell.district_id == district_id))
+    years = await session.execute(
+        select(RollupTeacherYear).where(RollupTeacherYear.district_id == district_id)
+    )
     return {
-        tuple(getattr(c, k) for k in (*summary.KEY, "school_id", *summary.SUMS))
-        for c in rows.scalars()
+        ("month", *(getattr(c, k) for k in (*summary.KEY, "school_id", *summary.SUMS)))
+        for c in cells.scalars()
+    } | {
+        ("year", *(getattr(y, k) for k in (*summary.YEAR_KEY, "school_id", *summary.SUMS)))
+        for y in years.scalars()
     }
 
 
@@ -61,7 +68,8 @@ async def test_cells_follow_inserts_status_visibility_changes_and_deletes(
         ),
     ]
     await _assert_cells_equal_records(session, district.id)
-    assert len(await _cells(session, district.id)) == 2  # the two literacy awards share a cell
+    # The two literacy awards share a month cell and a teacher-year row.
+    assert len(await _cells(session, district.id)) == 4
 
     records[0].status = RecordStatus.REVOKED
     await _assert_cells_equal_records(session, district.id)
@@ -90,13 +98,13 @@ async def test_private_records_never_count(session: AsyncSession) -> None:
     )
     # Issued by the district: counts whatever the teacher chose.
     await factories.record(session, teacher, clock_hours="5", visibility=Visibility.PRIVATE)
-    for from_cells in (True, False):
+    for source in ("years", "months", "records"):
         total = await service.totals(
             session=session,
             principal=admin(district.id),
             district_id=district.id,
             query=RollupQuery(by=()),
-            from_cells=from_cells,
+            source=source,
         )
         assert (total.records, total.teachers, total.clock_hours) == (1, 1, 5)
 
