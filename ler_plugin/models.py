@@ -7,7 +7,7 @@ from ler_plugin.districts.models import District, RulesetVersion, School
 from ler_plugin.lti.models import Deployment, Platform
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
 from ler_plugin.rollups import summary  # noqa: F401  (registers the record events that keep cells)
-from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
+from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
 from ler_plugin.wallet.models import (
     Evidence,
     License,
@@ -35,6 +35,7 @@ __all__ = [
     "ProviderIssuer",
     "Record",
     "RollupCell",
+    "RollupSchoolSpan",
     "RollupTeacherYear",
     "RulesetVersion",
     "School",

@@ -2,20 +2,21 @@
 licences, and years of skewed professional-learning activity.
 
 Rows go in with bulk statements (Core `insert()` executemany in batches; COPY on PostgreSQL), so
-the ORM events that keep the rollup cells never fire: the generator sums each batch's cells
-itself and writes them alongside, in the same transaction. Nothing here commits; the caller does.
+the ORM events that keep the rollup summaries never fire: after each batch the database sums the
+batch's summaries from the rows just written, in the same transaction. Nothing here commits; the caller does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.credit import CATEGORIES, load_ruleset, shipped_rulesets
@@ -114,83 +115,91 @@ def _zipf(count: int, skew: float = 1.1) -> list[float]:
     return [1 / (rank**skew) for rank in range(1, count + 1)]
 
 
-def _split(pairs: Sequence[tuple[Any, int]]) -> tuple[list[Any], list[int]]:
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
 class _Generator:
+    """Records for one teacher at a time; every draw for a teacher is one `choices` call."""
+
     def __init__(
         self, rng: random.Random, years: int, today: dt.date, providers: list[tuple[int, str]]
     ):
         self.rng = rng
-        self.today = today
-        self.first_year = today.year - years + (1 if today.month >= 7 else 0)
-        self.span_days = (today - dt.date(today.year - years, today.month, 1)).days
-        self.start = today - dt.timedelta(days=self.span_days)
+        start = dt.date(today.year - years, today.month, 1)
+        self.days = [start + dt.timedelta(days=n) for n in range((today - start).days + 1)]
+        self.day_weights = list(accumulate(MONTH_WEIGHTS[d.month - 1] for d in self.days))
         self.providers = providers
-        self.provider_weights = _zipf(len(providers))
+        self.provider_weights = list(accumulate(_zipf(len(providers))))
         self.categories = list(CATEGORIES)
-        self.category_weights = _zipf(len(self.categories), 0.9)
-        self.origins = [(k, s) for k, s, _ in ORIGINS]
-        self.origin_weights = [w for _, _, w in ORIGINS]
-        self.self_statuses = _split(SELF_STATUSES)
-        self.issued_statuses = _split(ISSUED_STATUSES)
-        self.visibilities = _split(VISIBILITIES)
-        self.years = years
+        self.category_weights = list(accumulate(_zipf(len(self.categories), 0.9)))
+        self.origins = [(k.value, s.value) for k, s, _ in ORIGINS]
+        self.origin_weights = list(accumulate(w for _, _, w in ORIGINS))
+        self.self_statuses = [s.value for s, _ in SELF_STATUSES]
+        self.self_weights = list(accumulate(w for _, w in SELF_STATUSES))
+        self.issued_statuses = [s.value for s, _ in ISSUED_STATUSES]
+        self.issued_weights = list(accumulate(w for _, w in ISSUED_STATUSES))
+        self.visibilities = [v.value for v, _ in VISIBILITIES]
+        self.visibility_weights = list(accumulate(w for _, w in VISIBILITIES))
         self.now = dt.datetime.now(dt.UTC)
 
-    def day(self) -> dt.date:
-        rng = self.rng
-        for _ in range(8):
-            year = self.start.year + rng.randrange(self.years + 1)
-            month = rng.choices(range(1, 13), MONTH_WEIGHTS)[0]
-            day = dt.date(year, month, rng.randint(1, 28))
-            if self.start <= day <= self.today:
-                return day
-        return self.start + dt.timedelta(days=rng.randrange(self.span_days + 1))
-
     def records(self, wallet_id: int, district_id: int, count: int) -> list[dict[str, Any]]:
-        rng = self.rng
-        origins = rng.choices(self.origins, self.origin_weights, k=count)
-        categories = rng.choices(self.categories, self.category_weights, k=count)
-        visibilities = rng.choices(*self.visibilities, k=count)
+        rng, choices = self.rng, self.rng.choices
+        draws = zip(
+            choices(self.origins, cum_weights=self.origin_weights, k=count),
+            choices(self.categories, cum_weights=self.category_weights, k=count),
+            choices(self.visibilities, cum_weights=self.visibility_weights, k=count),
+            choices(self.providers, cum_weights=self.provider_weights, k=count),
+            choices(self.self_statuses, cum_weights=self.self_weights, k=count),
+            choices(self.issued_statuses, cum_weights=self.issued_weights, k=count),
+            choices(self.days, cum_weights=self.day_weights, k=count),
+            choices(HOURS, k=count),
+            choices(CEUS, k=count),
+            strict=True,
+        )
         rows = []
-        for (kind, source), category, visibility in zip(
-            origins, categories, visibilities, strict=True
-        ):
-            provider_id, provider = (
-                rng.choices(self.providers, self.provider_weights)[0]
-                if source != RecordSource.LMS_AWARD
-                else (None, None)
-            )
-            statuses = (
-                self.self_statuses if source == RecordSource.SELF_REPORT else self.issued_statuses
-            )
-            status = rng.choices(*statuses)[0]
-            ceus = rng.choice(CEUS) if kind == RecordKind.CEU else None
-            hours = None if ceus is not None else rng.choice(HOURS)
-            completed = self.day()
+        lms_award, self_report, ceu = (
+            RecordSource.LMS_AWARD.value,
+            RecordSource.SELF_REPORT.value,
+            RecordKind.CEU.value,
+        )
+        for (kind, source), category, visibility, (
+            provider_id,
+            provider,
+        ), self_status, issued, day, hours, ceus in draws:
+            if source == lms_award:
+                provider_id, provider = None, None
             rows.append(
                 {
                     "wallet_id": wallet_id,
                     "district_id": district_id,
-                    "kind": kind.value,
-                    "source": source.value,
-                    "status": status.value,
-                    "visibility": visibility.value,
-                    "title": f"{CATEGORIES[category]}: {'course' if provider is None else provider}",
+                    "kind": kind,
+                    "source": source,
+                    "status": self_status if source == self_report else issued,
+                    "visibility": visibility,
+                    "title": f"{CATEGORIES[category]}: {provider or 'district course'}",
                     "provider_id": provider_id,
                     "provider_name": provider,
                     "category": None if category == "other" and rng.random() < 0.5 else category,
                     "skills": [],
-                    "completed_on": completed,
-                    "clock_hours": hours,
-                    "ceus": ceus,
+                    "completed_on": day,
+                    "clock_hours": None if kind == ceu else hours,
+                    "ceus": ceus if kind == ceu else None,
                     "created_at": self.now,
                     "updated_at": self.now,
                 }
             )
         return rows
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    """One field in COPY's text format (dates, datetimes and decimals print as PostgreSQL reads)."""
+    if value is None:
+        return "\\N"
+    if value.__class__ is str:
+        return str(value.translate(_COPY_ESCAPES))
+    if isinstance(value, list):
+        return "[]"
+    return str(value)
 
 
 async def _district(session: AsyncSession, slug: str, state: str | None) -> District:
@@ -207,7 +216,7 @@ async def _district(session: AsyncSession, slug: str, state: str | None) -> Dist
 
 
 async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Bulk rows: COPY on PostgreSQL, executemany elsewhere, in bounded statements."""
+    """Bulk rows: COPY (text format) on PostgreSQL, executemany elsewhere, in bounded statements."""
     if not rows:
         return
     connection = await session.connection()
@@ -215,11 +224,13 @@ async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]
         raw = await connection.get_raw_connection()
         columns = list(rows[0])
         names = ", ".join(f'"{c}"' for c in columns)
-        json_columns = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
         cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
         async with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                await copy.write_row(["[]" if c in json_columns else row[c] for c in columns])
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                await copy.write(
+                    "".join("\t".join(_copy_value(row[c]) for c in columns) + "\n" for row in chunk)
+                )
         return
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         await session.execute(insert(table), rows[start : start + ROWS_PER_STATEMENT])
@@ -232,37 +243,6 @@ async def _returning_ids(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
     )
     return list(result.scalars())
-
-
-def _add(
-    into: dict[tuple[Any, ...], dict[str, Any]], key: tuple[str, ...], row: dict[str, Any]
-) -> None:
-    at = tuple(row[k] for k in key)
-    if at in into:
-        kept = into[at]
-        for name in summary.SUMS:
-            kept[name] += row[name]
-    else:
-        into[at] = dict(row)
-
-
-def _summaries(
-    records: Iterable[dict[str, Any]], teacher_of: dict[int, int], school_of: dict[int, int]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The month cells and teacher-year rows of a batch of new records, summed in memory."""
-    cells: dict[tuple[Any, ...], dict[str, Any]] = {}
-    years: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for record in records:
-        facts = summary.record_facts(record)
-        if facts is None:
-            continue
-        teacher_id = teacher_of[record["wallet_id"]]
-        row = summary.cell_row(facts, teacher_id, school_of[teacher_id])
-        _add(cells, summary.KEY, row)
-        year = summary.year_row(row)
-        if year:
-            _add(years, summary.YEAR_KEY, year)
-    return list(cells.values()), list(years.values())
 
 
 async def seed(
@@ -344,7 +324,7 @@ async def seed(
     generator = _Generator(rng, years, today, providers)
     mean_rate = RECORDS_PER_TEACHER_YEAR / 1.197  # mean of lognormal(0, 0.6) is e^0.18
 
-    records_written = cells_written = 0
+    records_written = 0
     for start in range(0, teachers, BATCH):
         size = min(BATCH, teachers - start)
         people = []
@@ -384,23 +364,28 @@ async def seed(
                 for t in teacher_ids
             ],
         )
-        teacher_of = dict(zip(wallet_ids, teacher_ids, strict=True))
         records: list[dict[str, Any]] = []
         for wallet_id in wallet_ids:
             count = round(mean_rate * years * rng.lognormvariate(0, 0.6))
             records.extend(generator.records(wallet_id, district.id, count))
         await _insert(session, _table(Record), records)
-        cells, teacher_years = _summaries(records, teacher_of, school_of)
-        await _insert(session, _table(RollupCell), cells)
-        await _insert(session, _table(RollupTeacherYear), teacher_years)
+        # The batch's summaries, summed by the database from the rows just written.
+        await session.execute(summary.cells_from_records(Record.wallet_id.in_(wallet_ids)))
+        await session.execute(summary.years_from_cells(RollupCell.teacher_id.in_(teacher_ids)))
+        dialect = (await session.connection()).dialect.name
+        batch_years = RollupTeacherYear.teacher_id.in_(teacher_ids)
+        for statement in summary.spans_from_years(dialect, batch_years):
+            await session.execute(statement)
         records_written += len(records)
-        cells_written += len(cells)
         if progress:
             progress(start + size, records_written)
+    cells_written = await session.scalar(
+        select(func.count()).select_from(RollupCell).where(RollupCell.district_id == district.id)
+    )
     return SeedReport(
         district_id=district.id,
         schools=len(schools),
         teachers=teachers,
         records=records_written,
-        cells=cells_written,
+        cells=cells_written or 0,
     )

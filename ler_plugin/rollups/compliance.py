@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -59,8 +60,22 @@ def _canonical(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _parse_stored(body: dict[str, Any], origin: str) -> credit.Ruleset:
-    return credit.parse_ruleset(json.loads(_canonical(body), parse_float=Decimal), origin=origin)
+# Parsed rulesets by (key, version): a stored version never changes, and parsing costs more than
+# a whole evaluation.
+_PARSED: dict[tuple[str, str], credit.Ruleset] = {}
+
+
+def _parse_stored(key: str, version: str, body: dict[str, Any]) -> credit.Ruleset:
+    found = _PARSED.get((key, version))
+    if found is None:
+        data = json.loads(_canonical(body), parse_float=Decimal)
+        found = _PARSED[(key, version)] = credit.parse_ruleset(data, origin=f"{key} ({version})")
+    return found
+
+
+@functools.cache
+def _shipped(key: str) -> credit.Ruleset:
+    return credit.load_ruleset(key)
 
 
 def read_ruleset(source: str) -> tuple[credit.Ruleset, dict[str, Any]]:
@@ -167,8 +182,8 @@ async def ruleset_for(*, session: AsyncSession, district: District, on: dt.date)
         )
     ) or await session.scalar(candidates.order_by(RulesetVersion.effective_from, RulesetVersion.id))
     if chosen is not None:
-        return _parse_stored(chosen.body, f"{key} ({chosen.version})")
-    return credit.load_ruleset(key if key in credit.shipped_rulesets() else NO_RULESET_KEY)
+        return _parse_stored(key, chosen.version, chosen.body)
+    return _shipped(key if key in credit.shipped_rulesets() else NO_RULESET_KEY)
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -328,6 +343,7 @@ async def stream_district(
     school_id: int | None = None,
     status: str | None = None,
     after_teacher: int = 0,
+    batch: int = BATCH,
 ) -> AsyncIterator[list[TeacherCompliance]]:
     """Every teacher's standing in teacher order, a batch at a time (never the district at once)."""
     _check_status(status)
@@ -340,13 +356,13 @@ async def stream_district(
     last = after_teacher
     while True:
         teachers = (
-            await session.execute(query.where(Teacher.id > last).order_by(Teacher.id).limit(BATCH))
+            await session.execute(query.where(Teacher.id > last).order_by(Teacher.id).limit(batch))
         ).all()
         if not teachers:
             return
         last = teachers[-1].id
-        batch = await _evaluate_batch(session, ruleset, teachers, on)
-        yield [c for c in batch if status is None or c.status == status]
+        evaluated = await _evaluate_batch(session, ruleset, teachers, on)
+        yield [c for c in evaluated if status is None or c.status == status]
 
 
 async def district_compliance(
@@ -377,6 +393,8 @@ async def district_compliance(
         school_id=school_id,
         status=status,
         after_teacher=after_teacher,
+        # Unfiltered, the page needs just one more teacher than it shows.
+        batch=first + 1 if status is None else BATCH,
     ):
         found.extend(batch)
         if len(found) > first:

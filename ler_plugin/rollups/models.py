@@ -78,3 +78,37 @@ class RollupTeacherYear(Base):
     clock_hours: Mapped[Decimal] = mapped_column(Total)
     ceus: Mapped[Decimal] = mapped_column(Total)
     hours_equivalent: Mapped[Decimal] = mapped_column(Total)
+
+
+class RollupSchoolSpan(Base):
+    """District-level rows small enough for instant rollups by school, category and school year.
+
+    A row with first_year == last_year holds the sums of that school year (live shared credit of
+    the school's teachers in the category); every row holds how many distinct teachers of the
+    school have credit in the category (category '*': in any) in some school year of the span.
+    Distinct counts do not add up across years, so each span of up to MAX_SPAN years keeps its own.
+    """
+
+    __tablename__ = "rollup_school_span"
+    __table_args__ = (
+        UniqueConstraint(
+            "district_id",
+            "first_year",
+            "last_year",
+            "school_id",
+            "category",
+            name="uq_rollup_school_span_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    teachers: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(Integer)
+    clock_hours: Mapped[Decimal] = mapped_column(Total)
+    ceus: Mapped[Decimal] = mapped_column(Total)
+    hours_equivalent: Mapped[Decimal] = mapped_column(Total)

@@ -1,8 +1,9 @@
 """District rollups: sums of shared records grouped by any of nine dimensions, for district staff.
 
-Answers come from the smallest source that can give them exactly: the teacher-year table (groups
-of school, category, teacher, school year; whole school years; standing statuses; no provider
-filter), else the month cells (whole months), else the records themselves. All three agree.
+Answers come from the smallest source that can give them exactly: the school spans (groups of
+school, category, school year over a run of up to six whole school years), else the teacher-year
+table (also by teacher, any whole school years), else the month cells (whole months), else the
+records themselves; the first two need standing statuses and no provider filter. All agree.
 Teachers are counted once per group, in two steps (group x teacher, then group), because a
 distinct count cannot be added up across cells. Only records the teacher shared with the district
 (visibility district or public) or that the district issued (source lms_award) ever count.
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, and_, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,7 +26,7 @@ from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, e
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import periods, summary
 from ler_plugin.rollups.errors import RollupError
-from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
+from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
 from ler_plugin.wallet.models import Record, RecordStatus, Teacher, Wallet
 
 DIMENSIONS = (
@@ -46,7 +47,8 @@ COLUMN = {"school": "school_id", "teacher": "teacher_id"}
 # Unless a status filter says otherwise, rollups count what is still standing.
 LIVE_STATUSES = summary.LIVE_STATUSES
 YEAR_DIMENSIONS = frozenset({"school", "category", "teacher", "school_year"})
-SOURCES = ("years", "months", "records")
+SPAN_DIMENSIONS = frozenset({"school", "category", "school_year"})
+SOURCES = ("spans", "years", "months", "records")
 TWO_PLACES = Decimal("0.01")
 
 
@@ -123,19 +125,85 @@ def whole_school_years(query: RollupQuery) -> bool:
     return starts and ends
 
 
+def _span_years(query: RollupQuery) -> tuple[int, int] | None:
+    """The run of school years a span row answers for, when the period is one."""
+    if not (query.date_from and query.date_to and whole_school_years(query)):
+        return None
+    first = periods.school_year_key(query.date_from)
+    last = periods.school_year_key(query.date_to)
+    if last - first >= summary.MAX_SPAN or first not in summary.YEARS or last not in summary.YEARS:
+        return None
+    return first, last
+
+
 def sources_for(query: RollupQuery) -> list[str]:
     """The sources that answer this query exactly, smallest first."""
     found = ["records"]
-    if whole_months(query):
-        found.insert(0, "months")
-        if (
-            set(query.by) <= YEAR_DIMENSIONS
-            and not query.providers
-            and set(query.statuses or LIVE_STATUSES) == set(LIVE_STATUSES)
-            and whole_school_years(query)
-        ):
-            found.insert(0, "years")
+    if not whole_months(query):
+        return found
+    found.insert(0, "months")
+    standing = not query.providers and set(query.statuses or LIVE_STATUSES) == set(LIVE_STATUSES)
+    if not (standing and whole_school_years(query)):
+        return found
+    if set(query.by) <= YEAR_DIMENSIONS:
+        found.insert(0, "years")
+    # A category filter without grouping by category would count a teacher once per category.
+    by_category_if_filtered = not query.categories or "category" in query.by
+    if set(query.by) <= SPAN_DIMENSIONS and by_category_if_filtered and _span_years(query):
+        found.insert(0, "spans")
     return found
+
+
+def _span_statement(query: RollupQuery, district_id: int) -> Select[Any]:
+    """Sums from the one-year rows; teachers from the rows of exactly the asked span (or of each
+    year, grouping by school year), per category when grouping by it, else of category '*'."""
+    span = _span_years(query)
+    assert span is not None
+    first, last = span
+    sp = RollupSchoolSpan
+    per_year = "school_year" in query.by
+    by_category = "category" in query.by
+    one_year = sp.first_year == sp.last_year
+    where: list[ColumnElement[bool]] = [
+        sp.district_id == district_id,
+        sp.first_year >= first,
+        sp.last_year <= last,
+    ]
+    if per_year:
+        where.append(one_year)
+    if by_category:
+        where.append(sp.category != summary.ANY_CATEGORY)
+    if query.schools:
+        where.append(sp.school_id.in_(query.schools))
+    if query.categories:
+        where.append(sp.category.in_(query.categories))
+    counted_span = one_year if per_year else and_(sp.first_year == first, sp.last_year == last)
+    teacher_row = and_(
+        counted_span,
+        sp.category != summary.ANY_CATEGORY if by_category else sp.category == summary.ANY_CATEGORY,
+    )
+    sum_row = and_(one_year, sp.category != summary.ANY_CATEGORY)
+    columns: dict[str, Any] = {
+        "school": sp.school_id,
+        "category": sp.category,
+        "school_year": sp.first_year,
+    }
+    keys = [columns[name].label(f"g{i}") for i, name in enumerate(query.by)]
+    records = func.sum(case((sum_row, sp.records), else_=0))
+    return (
+        select(
+            *keys,
+            records.label("records"),
+            func.sum(case((teacher_row, sp.teachers), else_=0)).label("teachers"),
+            *(
+                func.sum(case((sum_row, getattr(sp, name)), else_=0)).label(name)
+                for name in summary.SUMS[1:]
+            ),
+        )
+        .where(*where)
+        .group_by(*(k.element for k in keys))
+        .having(records > 0)
+    )
 
 
 def _choose(query: RollupQuery, source: str | None) -> str:
@@ -195,7 +263,10 @@ def _source(query: RollupQuery, district_id: int, source: str) -> tuple[dict[str
 def statement(query: RollupQuery, district_id: int, *, source: str | None = None) -> Select[Any]:
     """The rollup as one SELECT: key columns g0..gn, then records, teachers and the three sums."""
     check_query(query)
-    parts, base = _source(query, district_id, _choose(query, source))
+    chosen = _choose(query, source)
+    if chosen == "spans":
+        return _span_statement(query, district_id)
+    parts, base = _source(query, district_id, chosen)
     columns, sums = parts["columns"], parts["sums"]
     keys = [columns[COLUMN.get(name, name)].label(f"g{i}") for i, name in enumerate(query.by)]
     teacher = columns["teacher_id"]

@@ -29,11 +29,12 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
+from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
 from ler_plugin.rollups.periods import month_key, quarter_key, school_year_key
 from ler_plugin.wallet.models import (
     Record,
@@ -52,6 +53,12 @@ ZERO = Decimal("0.00")
 KEY = ("teacher_id", "month", "category", "provider", "kind", "source", "status")
 YEAR_KEY = ("teacher_id", "school_year", "category")
 SUMS = ("records", "clock_hours", "ceus", "hours_equivalent")
+SPAN_KEY = ("district_id", "first_year", "last_year", "school_id", "category")
+# School-level spans: every run of up to MAX_SPAN school years in YEARS keeps its teacher count
+# (renewal cycles run three to five years).
+MAX_SPAN = 6
+YEARS = range(1990, 2061)
+ANY_CATEGORY = "*"
 # What still stands; the teacher-year table holds only these.
 LIVE_STATUSES = tuple(
     s.value
@@ -160,15 +167,88 @@ def school_of(teacher_id: Any) -> Any:
     )
 
 
-def upsert(dialect: str, rows: list[dict[str, Any]], table: Any = RollupCell) -> Any:
-    """INSERT the rows, adding onto ones that exist (PostgreSQL and SQLite share the syntax)."""
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = dialect_insert(table).values(rows)
-    key = KEY if table is RollupCell else YEAR_KEY
+def _keys(table: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if table is RollupCell:
+        return KEY, SUMS
+    if table is RollupTeacherYear:
+        return YEAR_KEY, SUMS
+    return SPAN_KEY, ("teachers", *SUMS)
+
+
+def _adding(dialect: str, table: Any, statement: Any) -> Any:
+    key, sums = _keys(table)
     return statement.on_conflict_do_update(
         index_elements=list(key),
-        set_={name: getattr(table, name) + statement.excluded[name] for name in SUMS},
+        set_={name: getattr(table, name) + statement.excluded[name] for name in sums},
     )
+
+
+def _insert_for(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def upsert(dialect: str, rows: list[dict[str, Any]], table: Any = RollupCell) -> Any:
+    """INSERT the rows, adding onto ones that exist (PostgreSQL and SQLite share the syntax)."""
+    return _adding(dialect, table, _insert_for(dialect)(table).values(rows))
+
+
+def spans_containing(year: int) -> list[tuple[int, int]]:
+    return [
+        (first, last)
+        for first in range(year - MAX_SPAN + 1, year + 1)
+        for last in range(year, first + MAX_SPAN)
+        if first in YEARS and last in YEARS
+    ]
+
+
+def _teacher_years(
+    connection: Connection, teacher_id: int, category: str
+) -> tuple[set[int], set[int]]:
+    """The school years in which a teacher has live credit: in `category`, and in any."""
+    rows = connection.execute(
+        select(RollupTeacherYear.school_year, RollupTeacherYear.category).where(
+            RollupTeacherYear.teacher_id == teacher_id
+        )
+    ).all()
+    return {y for y, c in rows if c == category}, {y for y, _ in rows}
+
+
+def _span_rows(
+    year: dict[str, Any], before: tuple[set[int], set[int]], after: tuple[set[int], set[int]]
+) -> list[dict[str, Any]]:
+    """The span rows a change of one teacher-year row moves: its year's sums, and the teacher
+    counts of every span whose 'has credit in it' answer changed for this teacher."""
+    common = {"district_id": year["district_id"], "school_id": year["school_id"]}
+    rows: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+    def row(category: str, first: int, last: int) -> dict[str, Any]:
+        found = rows.get((category, first, last))
+        if found is None:
+            found = rows[(category, first, last)] = {
+                **common,
+                "category": category,
+                "first_year": first,
+                "last_year": last,
+                "teachers": 0,
+                **dict.fromkeys(SUMS, 0),
+            }
+        return found
+
+    if year["school_year"] in YEARS:
+        sums = row(year["category"], year["school_year"], year["school_year"])
+        for name in SUMS:
+            sums[name] = year[name]
+    for category, was, now in (
+        (year["category"], before[0], after[0]),
+        (ANY_CATEGORY, before[1], after[1]),
+    ):
+        if was == now:
+            continue
+        for first, last in spans_containing(year["school_year"]):
+            delta = any(first <= y <= last for y in now) - any(first <= y <= last for y in was)
+            if delta:
+                row(category, first, last)["teachers"] = delta
+    return list(rows.values())
 
 
 def _apply(connection: Connection, facts: Facts, sign: int) -> None:
@@ -178,18 +258,30 @@ def _apply(connection: Connection, facts: Facts, sign: int) -> None:
         )
     ).one()
     row = cell_row(facts, teacher_id, school_id, sign)
-    writes: list[tuple[Any, tuple[str, ...], dict[str, Any]]] = [(RollupCell, KEY, row)]
+    _write(connection, RollupCell, [row])
     year = year_row(row)
     if year:
-        writes.append((RollupTeacherYear, YEAR_KEY, year))
-    for table, key, values in writes:
-        connection.execute(upsert(connection.dialect.name, [values], table))
-        if sign < 0:
-            connection.execute(
-                delete(table).where(
-                    and_(*(getattr(table, k) == values[k] for k in key)), table.records <= 0
-                )
+        before = _teacher_years(connection, teacher_id, year["category"])
+        _write(connection, RollupTeacherYear, [year])
+        after = _teacher_years(connection, teacher_id, year["category"])
+        _write(connection, RollupSchoolSpan, _span_rows(year, before, after))
+
+
+def _write(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Add the rows on; rows left with nothing in them go, so summaries equal a rebuild."""
+    if not rows:
+        return
+    connection.execute(upsert(connection.dialect.name, rows, table))
+    key, sums = _keys(table)
+    for values in rows:
+        if all(values[name] >= 0 for name in sums):
+            continue  # nothing taken away: nothing can have reached zero
+        connection.execute(
+            delete(table).where(
+                and_(*(getattr(table, k) == values[k] for k in key)),
+                *(getattr(table, name) == 0 for name in sums),
             )
+        )
 
 
 def _current(target: Record) -> dict[str, Any]:
@@ -297,20 +389,88 @@ def years_from_cells(where: Any) -> Any:
     )
 
 
+def spans_from_years(dialect: str, where: Any, sign: int = 1) -> list[Any]:
+    """Statements adding (sign 1) or taking away (-1) the span rows of the teacher-year rows
+    matching `where`: sums per school year, distinct teachers per span of school years.
+    Counts of distinct teachers add up across disjoint sets of teachers, so batches may add."""
+    # Every span containing a year, as offsets back and ahead of it (portable: no VALUES lists).
+    offsets = union_all(
+        *(
+            select(literal(back).label("back"), literal(ahead).label("ahead"))
+            for back in range(MAX_SPAN)
+            for ahead in range(MAX_SPAN - back)
+        )
+    ).subquery("offsets")
+    ty = RollupTeacherYear
+    first_year = ty.school_year - offsets.c.back
+    last_year = ty.school_year + offsets.c.ahead
+    statements = []
+    sums = (
+        select(
+            ty.district_id,
+            ty.school_id,
+            ty.category,
+            ty.school_year,
+            ty.school_year,
+            literal(0),
+            *(sign * func.sum(getattr(ty, name)) for name in SUMS),
+        )
+        .where(where, ty.school_year.between(YEARS.start, YEARS.stop - 1))
+        .group_by(ty.district_id, ty.school_id, ty.category, ty.school_year)
+    )
+    statements.append(sums)
+    for category in (ty.category, literal(ANY_CATEGORY)):
+        keys = (ty.district_id, ty.school_id, category, first_year, last_year)
+        statements.append(
+            select(
+                *keys,
+                sign * func.count(ty.teacher_id.distinct()),
+                *(literal(0) for _ in SUMS),
+            )
+            .select_from(ty)
+            .join(offsets, literal(True))
+            .where(where, first_year >= YEARS.start, last_year <= YEARS.stop - 1)
+            .group_by(*keys)
+        )
+    columns = ["district_id", "school_id", "category", "first_year", "last_year", "teachers", *SUMS]
+    return [
+        _adding(
+            dialect,
+            RollupSchoolSpan,
+            _insert_for(dialect)(RollupSchoolSpan).from_select(columns, query),
+        )
+        for query in statements
+    ]
+
+
+async def _spans(session: AsyncSession, where: Any, sign: int) -> None:
+    dialect = (await session.connection()).dialect.name
+    for statement in spans_from_years(dialect, where, sign):
+        await session.execute(statement)
+    await session.execute(
+        delete(RollupSchoolSpan).where(
+            *(getattr(RollupSchoolSpan, name) == 0 for name in ("teachers", *SUMS))
+        )
+    )
+
+
 async def rebuild_teacher(*, session: AsyncSession, teacher_id: int) -> None:
     """Recompute one teacher's cells from their records (after a school change or a bulk write)."""
     await session.flush()
+    await _spans(session, RollupTeacherYear.teacher_id == teacher_id, -1)
     for table in (RollupCell, RollupTeacherYear):
         await session.execute(delete(table).where(table.teacher_id == teacher_id))
     wallet_ids = select(Wallet.id).where(Wallet.teacher_id == teacher_id)
     await session.execute(cells_from_records(Record.wallet_id.in_(wallet_ids)))
     await session.execute(years_from_cells(RollupCell.teacher_id == teacher_id))
+    await _spans(session, RollupTeacherYear.teacher_id == teacher_id, 1)
 
 
 async def rebuild_district(*, session: AsyncSession, district_id: int) -> None:
-    """Recompute every cell of a district from its records, in two INSERT ... SELECTs."""
+    """Recompute every summary of a district from its records, in a few INSERT ... SELECTs."""
     await session.flush()
-    for table in (RollupCell, RollupTeacherYear):
+    for table in (RollupCell, RollupTeacherYear, RollupSchoolSpan):
         await session.execute(delete(table).where(table.district_id == district_id))
     await session.execute(cells_from_records(Record.district_id == district_id))
     await session.execute(years_from_cells(RollupCell.district_id == district_id))
+    await _spans(session, RollupTeacherYear.district_id == district_id, 1)

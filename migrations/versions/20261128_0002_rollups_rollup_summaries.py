@@ -7,6 +7,9 @@ What each table is for:
 - rollup_teacher_year: a teacher's standing (not rejected, revoked or expired) shared credit per school
   year x category, kept with the cells; district rollups by school, category, teacher and school year
   over whole school years read these few rows per teacher.
+- rollup_school_span: per school x category x run of school years (up to six), how many distinct teachers
+  have credit in it (category '*': in any), plus per-school-year sums; district rollups by school,
+  category and school year over a renewal cycle read a few thousand of these rows.
 
 Revision ID: 0002_rollups
 Revises: 0001
@@ -104,9 +107,39 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_rollup_teacher_year_district_year", ["district_id", "school_year"], unique=False
         )
+    op.create_table(
+        "rollup_school_span",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("district_id", sa.Integer(), nullable=False),
+        sa.Column("school_id", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=False),
+        sa.Column("first_year", sa.Integer(), nullable=False),
+        sa.Column("last_year", sa.Integer(), nullable=False),
+        sa.Column("teachers", sa.Integer(), nullable=False),
+        sa.Column("records", sa.Integer(), nullable=False),
+        sa.Column("clock_hours", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("ceus", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("hours_equivalent", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["district_id"],
+            ["district.id"],
+            name=op.f("fk_rollup_school_span_district_id_district"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rollup_school_span")),
+        sa.UniqueConstraint(
+            "district_id",
+            "first_year",
+            "last_year",
+            "school_id",
+            "category",
+            name="uq_rollup_school_span_key",
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rollup_school_span")
     with op.batch_alter_table("rollup_teacher_year", schema=None) as batch_op:
         batch_op.drop_index("ix_rollup_teacher_year_district_year")
 

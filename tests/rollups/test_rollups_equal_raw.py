@@ -117,11 +117,33 @@ async def test_filters_and_periods_equal_python(session: AsyncSession) -> None:
         for source in service.sources_for(query):
             got = await _everything(session, district_id, query, source)
             assert got == expected, (case, source)
-    # School years over whole school years: the teacher-year table answers too.
-    query = RollupQuery(
-        by=("school", "category"), date_from=dt.date(2025, 7, 1), date_to=dt.date(2026, 6, 30)
+    # Whole school years: the school spans and the teacher-year table answer too.
+    groupings = [
+        ("school", "category"),
+        ("school",),
+        ("category",),
+        ("school_year",),
+        ("school", "category", "school_year"),
+    ]
+    for by in groupings:
+        for start in (2024, 2025):
+            query = RollupQuery(by=by, date_from=dt.date(start, 7, 1), date_to=dt.date(2026, 6, 30))
+            assert service.sources_for(query) == ["spans", "years", "months", "records"]
+            expected = reference.rollup(raw, by, date_from=query.date_from, date_to=query.date_to)
+            for source in service.sources_for(query):
+                got = await _everything(session, district_id, query, source)
+                assert got == expected, (by, start, source)
+    one_school = RollupQuery(
+        by=("category",),
+        date_from=dt.date(2024, 7, 1),
+        date_to=dt.date(2026, 6, 30),
+        schools=(one_school,),
     )
-    assert service.sources_for(query) == ["years", "months", "records"]
-    expected = reference.rollup(raw, query.by, date_from=query.date_from, date_to=query.date_to)
-    for source in service.sources_for(query):
-        assert await _everything(session, district_id, query, source) == expected, source
+    expected = reference.rollup(
+        raw,
+        ("category",),
+        date_from=one_school.date_from,
+        date_to=one_school.date_to,
+        schools={one_school.schools[0]},
+    )
+    assert await _everything(session, district_id, one_school, "spans") == expected

@@ -14,7 +14,7 @@ from ler_plugin.errors import Forbidden
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import service, summary
 from ler_plugin.rollups.errors import RollupError
-from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
+from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
 from ler_plugin.rollups.service import RollupQuery
 from ler_plugin.wallet.models import RecordSource, RecordStatus, Visibility
 from tests import factories
@@ -33,13 +33,23 @@ async def _cells(session: AsyncSession, district_id: int) -> set[tuple[Any, ...]
     years = await session.execute(
         select(RollupTeacherYear).where(RollupTeacherYear.district_id == district_id)
     )
-    return {
-        ("month", *(getattr(c, k) for k in (*summary.KEY, "school_id", *summary.SUMS)))
-        for c in cells.scalars()
-    } | {
-        ("year", *(getattr(y, k) for k in (*summary.YEAR_KEY, "school_id", *summary.SUMS)))
-        for y in years.scalars()
-    }
+    spans = await session.execute(
+        select(RollupSchoolSpan).where(RollupSchoolSpan.district_id == district_id)
+    )
+    return (
+        {
+            ("span", *(getattr(r, k) for k in (*summary.SPAN_KEY, "teachers", *summary.SUMS)))
+            for r in spans.scalars()
+        }
+        | {
+            ("month", *(getattr(c, k) for k in (*summary.KEY, "school_id", *summary.SUMS)))
+            for c in cells.scalars()
+        }
+        | {
+            ("year", *(getattr(y, k) for k in (*summary.YEAR_KEY, "school_id", *summary.SUMS)))
+            for y in years.scalars()
+        }
+    )
 
 
 async def _assert_cells_equal_records(session: AsyncSession, district_id: int) -> None:
@@ -69,7 +79,7 @@ async def test_cells_follow_inserts_status_visibility_changes_and_deletes(
     ]
     await _assert_cells_equal_records(session, district.id)
     # The two literacy awards share a month cell and a teacher-year row.
-    assert len(await _cells(session, district.id)) == 4
+    assert len([c for c in await _cells(session, district.id) if c[0] != "span"]) == 4
 
     records[0].status = RecordStatus.REVOKED
     await _assert_cells_equal_records(session, district.id)
