@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from ler_plugin.errors import Forbidden
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import compliance as compliance_service
 from ler_plugin.rollups import links, service
+from ler_plugin.rollups.errors import RollupError
 
 
 @strawberry.type
@@ -61,9 +62,19 @@ class RollupConnection:
     edges: list[RollupEdge]
     page_info: PageInfo
     totals: RollupGroup = strawberry.field(description="All groups together, teachers once.")
-    csv_url: str = strawberry.field(
-        description="Signed, short-lived link to the whole rollup as CSV (for this user only)."
+    district_id: strawberry.Private[int]
+    params: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(
+        description="Signed, short-lived link to the whole rollup as CSV (for this user only); "
+        "groups of fewer than `minTeachers` teachers are masked (small-cell suppression)."
     )
+    def csv_url(self, info: Info, min_teachers: int = 0) -> str:
+        if not 0 <= min_teachers <= 1000:
+            raise RollupError("bad_min_teachers", "minTeachers must be between 0 and 1000")
+        principal = info.context.need_principal()
+        params = {**self.params, "min_teachers": min_teachers}
+        return links.sign(info.context.settings, principal, "rollup", self.district_id, params)
 
 
 @strawberry.type
@@ -177,8 +188,6 @@ def _id(value: strawberry.ID | None, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        from ler_plugin.rollups.errors import RollupError
-
         raise RollupError(f"bad_{name}", f"{name} must be an id") from None
 
 
@@ -245,9 +254,8 @@ class DistrictView:
                 has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None
             ),
             totals=RollupGroup.from_row(total),
-            csv_url=links.sign(
-                info.context.settings, principal, "rollup", self.district_id, params
-            ),
+            district_id=self.district_id,
+            params=params,
         )
 
     @strawberry.field(description="Each teacher's standing in their renewal cycle, teacher order.")

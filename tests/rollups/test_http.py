@@ -97,6 +97,20 @@ async def test_rollup_pages_and_csv_download_agree(live_server, session_factory)
         for g in groups
     ]
 
+    # Small-cell suppression: groups of fewer than k teachers are masked in the export.
+    k = sorted(g["teachers"] for g in groups)[len(groups) // 2]
+    masked_answer = _graphql(
+        live_server.url, token, document, "DistrictRollup", {**variables, "minTeachers": k}
+    )
+    masked_url = masked_answer["data"]["district"]["rollup"]["csvUrl"]
+    masked = httpx.get(masked_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    masked_lines = list(csv.DictReader(io.StringIO(masked.text)))
+    assert len(masked_lines) == len(groups)
+    for line, group in zip(masked_lines, groups, strict=True):
+        hidden = group["teachers"] < k
+        assert (line["suppressed"] == "true") == hidden
+        assert (line["records"] == "") == hidden
+
     # The link is for this admin only: another person's session cannot use it.
     stranger = issue_token(live_server.settings, admin(district_id, subject="someone-else"))
     refused = httpx.get(
