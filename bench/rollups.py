@@ -19,6 +19,7 @@ import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -56,6 +57,8 @@ async def main(args: argparse.Namespace) -> None:
     url = args.url
     postgres = url.startswith("postgres")
     schema = f"bench_{secrets.token_hex(4)}" if postgres else None
+    if not postgres:
+        Path(url.split(":///", 1)[1]).unlink(missing_ok=True)  # a fresh file every run
     if schema:
         import psycopg
 

@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ler_plugin import credit
 from ler_plugin.audit import record_event
 from ler_plugin.districts.models import District, RulesetVersion
-from ler_plugin.errors import Forbidden
 from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, encode_cursor
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import summary
@@ -330,7 +329,7 @@ async def _district(session: AsyncSession, principal: Principal, district_id: in
     principal.require_district(district_id)
     district = await session.get(District, district_id)
     if district is None:
-        raise Forbidden("forbidden", "no such district")
+        raise RollupError("district_not_found", "no such district", status=404)
     return district
 
 

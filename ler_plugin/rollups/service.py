@@ -4,9 +4,9 @@ Answers come from the smallest source that can give them exactly: the school spa
 school, category, school year over a run of up to six whole school years), else the teacher-year
 table (also by teacher, any whole school years), else the month cells (whole months), else the
 records themselves; the first two need standing statuses and no provider filter. All agree.
-Teachers are counted once per group, in two steps (group x teacher, then group), because a
-distinct count cannot be added up across cells. Only records the teacher shared with the district
-(visibility district or public) or that the district issued (source lms_award) ever count.
+Teachers are counted once per group (a distinct count: it cannot be added up across cells).
+Only records the teacher shared with the district (visibility district or public) or that the
+district issued (source lms_award) ever count.
 """
 
 from __future__ import annotations
@@ -269,20 +269,18 @@ def statement(query: RollupQuery, district_id: int, *, source: str | None = None
     parts, base = _source(query, district_id, chosen)
     columns, sums = parts["columns"], parts["sums"]
     keys = [columns[COLUMN.get(name, name)].label(f"g{i}") for i, name in enumerate(query.by)]
-    teacher = columns["teacher_id"]
-    per_teacher = (
-        base.add_columns(*keys, teacher.label("teacher"), *(s.label(n) for n, s in sums.items()))
+    records = sums.pop("records")
+    query_: Select[Any] = (
+        base.add_columns(
+            *keys,
+            records.label("records"),
+            func.count(columns["teacher_id"].distinct()).label("teachers"),
+            *(s.label(n) for n, s in sums.items()),
+        )
         .where(*parts["where"])
-        .group_by(*(k.element for k in keys), teacher)
-        .subquery("per_teacher")
+        .group_by(*(k.element for k in keys))
     )
-    groups = [per_teacher.c[f"g{i}"] for i in range(len(query.by))]
-    return select(
-        *groups,
-        func.sum(per_teacher.c.records).label("records"),
-        func.count().label("teachers"),
-        *(func.sum(per_teacher.c[n]).label(n) for n in summary.SUMS[1:]),
-    ).group_by(*groups)
+    return query_
 
 
 def _decimal(value: Any) -> Decimal:

@@ -1,12 +1,16 @@
-"""Summary upkeep: every change to a record moves its credit between cells in the same transaction.
+"""Summary upkeep: every change to a record moves its credit in the summaries, in the same
+transaction.
 
 A record counts toward district rollups when the teacher shared it (visibility district or public)
-or the district issued it (source lms_award). Its cell key is (teacher, month, category, provider,
-kind, source, status); an insert adds it, a delete removes it, an update removes the old facts and
-adds the new ones. ORM flushes of `Record` call `apply` through mapper events, so every service
-that writes records through the session keeps the cells right without knowing about them. Core
-bulk statements (`insert(Record)`, `update(Record)`) bypass the events: the seed writes cells
-itself, and anything else that writes in bulk calls `rebuild_teacher` or `rebuild_district`.
+or the district issued it (source lms_award). Three summaries (see `rollups.models`): month cells
+keyed (teacher, month, category, provider, kind, source, status); teacher-year rows of standing
+credit; and school spans, which keep distinct-teacher counts per run of school years. An insert
+adds a record's facts, a delete takes them away, an update takes the old facts away and adds the
+new ones. ORM flushes of `Record` do this through mapper events, so every service that writes
+records through the session keeps the summaries right without knowing about them. Core bulk
+statements (`insert(Record)`, `update(Record)`) bypass the events: the seed sums its batches in
+SQL itself, and anything else that writes in bulk calls `rebuild_teacher` or `rebuild_district`.
+A teacher's school is taken when a record is written: after a school change, `rebuild_teacher`.
 """
 
 from __future__ import annotations
