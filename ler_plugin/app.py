@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +23,7 @@ from ler_plugin.api.schema import production_schema, schema
 from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
-from ler_plugin.fetch import FetchPolicy, guarded_async_client
+from ler_plugin.fetch import FetchBudget, FetchPolicy, guarded_async_client
 from ler_plugin.lti.services import TokenCache
 from ler_plugin.principal import Principal
 from ler_plugin.web import demo_lms, lti, lti_registration, pages
@@ -125,7 +126,11 @@ def build_app(settings: Settings) -> Starlette:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         # Every call to a URL from outside (LMS JWKS, tokens, services, registrations) is guarded.
-        app.state.http_client = guarded_async_client(FetchPolicy.from_settings(settings))
+        # The client lives as long as the process, so it gets a request budget that does not run
+        # out: one verification's budget (30 requests) would refuse every call after the 30th.
+        app.state.http_client = guarded_async_client(
+            FetchPolicy.from_settings(settings), FetchBudget(sys.maxsize)
+        )
         app.state.lti_tokens = TokenCache()
         try:
             yield
