@@ -23,7 +23,7 @@ from ler_plugin.api.schema import production_schema, schema
 from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import LerError
-from ler_plugin.fetch import FetchBudget, FetchPolicy, guarded_async_client
+from ler_plugin.fetch import FetchPolicy, guarded_async_client
 from ler_plugin.lti.services import TokenCache
 from ler_plugin.principal import Principal
 from ler_plugin.web import demo_lms, lti, lti_registration, pages
@@ -129,7 +129,7 @@ def build_app(settings: Settings) -> Starlette:
         # The client lives as long as the process, so it gets a request budget that does not run
         # out: one verification's budget (30 requests) would refuse every call after the 30th.
         app.state.http_client = guarded_async_client(
-            FetchPolicy.from_settings(settings), FetchBudget(sys.maxsize)
+            FetchPolicy.from_settings(settings, max_requests=sys.maxsize)
         )
         app.state.lti_tokens = TokenCache()
         try:
