@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 
+from ler_plugin.lti.errors import LtiServiceError
 from ler_plugin.lti.services import (
     SCOPE_LINEITEM,
     SCOPE_RESULT_READONLY,
     SCOPE_SCORE,
-    LtiServiceError,
     ServiceAccess,
     json_number,
     json_object,

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from ler_plugin.lti.services import LtiServiceError, ToolSigningKey, json_number
+from ler_plugin.lti.errors import LtiServiceError
+from ler_plugin.lti.services import ToolSigningKey, json_number
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"

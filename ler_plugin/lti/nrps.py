@@ -10,13 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ler_plugin.lti.services import (
-    SCOPE_NRPS,
-    LtiServiceError,
-    ServiceAccess,
-    json_object,
-    next_page,
-)
+from ler_plugin.lti.errors import LtiServiceError
+from ler_plugin.lti.services import SCOPE_NRPS, ServiceAccess, json_object, next_page
 
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 # A course of ten thousand at the smallest page size platforms use (10) still fits; a platform

@@ -27,7 +27,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from ler_plugin.errors import LerError
+from ler_plugin.lti.errors import LtiServiceError
 from ler_plugin.lti.models import Platform
 
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -43,12 +43,6 @@ ASSERTION_LIFETIME = 300
 # A token is dropped this long before the platform says it expires, so no call races the clock.
 EXPIRY_MARGIN = 60
 DEFAULT_TOKEN_LIFETIME = 3600
-
-
-class LtiServiceError(LerError):
-    """An LTI Advantage call failed; `code` says how (refused, forbidden, unavailable, ...)."""
-
-    status = 502
 
 
 def user_agent() -> str:

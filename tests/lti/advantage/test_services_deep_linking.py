@@ -14,7 +14,7 @@ from ler_plugin.lti.deep_linking import (
     pd_credit_link,
     response_jwt,
 )
-from ler_plugin.lti.services import LtiServiceError
+from ler_plugin.lti.errors import LtiServiceError
 from tests.lti.advantage.htmlform import read_form
 from tests.lti.advantage.lms import Key, Lms
 

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from ler_plugin.lti import ags, nrps
+from ler_plugin.lti.errors import LtiServiceError
 from ler_plugin.lti.services import (
     SCOPE_NRPS,
     SCOPE_SCORE,
-    LtiServiceError,
     ServiceAccess,
     TokenCache,
     TokenEndpoint,
