@@ -30,7 +30,7 @@ from ler_plugin.lti.artifacts import (
 )
 from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.models import Platform
-from ler_plugin.lti.services import json_object, user_agent
+from ler_plugin.lti.services import json_answer, user_agent
 from ler_plugin.principal import Principal, Role
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
@@ -113,7 +113,7 @@ async def fetch_platform_configuration(
             f"{response.status_code}; start the registration again from the LMS",
             status=502,
         )
-    body = json_object(response, "the platform's OpenID configuration")
+    body = json_answer(response, "the platform's OpenID configuration", dict)
 
     def required(name: str) -> str:
         value = body.get(name)
@@ -188,7 +188,7 @@ async def post_registration(
             "expired: start again from the LMS",
             status=502,
         )
-    answer = json_object(response, "the platform's registration endpoint")
+    answer = json_answer(response, "the platform's registration endpoint", dict)
     client_id = answer.get("client_id")
     if not isinstance(client_id, str | int) or client_id == "":
         raise _error(

@@ -18,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ler_plugin.lti import service
+
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -79,6 +81,17 @@ class FakeLms:
     @property
     def jwks_url(self) -> str:
         return f"{self.base}/jwks"
+
+    def registration(self, *deployment_ids: str) -> service.PlatformInput:
+        """What an operator registers for this LMS."""
+        return service.PlatformInput(
+            issuer=self.issuer,
+            client_id=self.client_id,
+            auth_login_url=self.auth_login_url,
+            auth_token_url=f"{self.base}/token",
+            jwks_url=self.jwks_url,
+            deployment_ids=deployment_ids,
+        )
 
     def jwks(self) -> dict[str, Any]:
         keys = []

@@ -38,13 +38,7 @@ async def registered(session, settings, lms: FakeLms) -> Platform:  # type: igno
         settings=settings,
         principal=Principal.operator(),
         district_id=district.id,
-        data=service.PlatformInput(
-            issuer=lms.issuer,
-            client_id=lms.client_id,
-            auth_login_url=lms.auth_login_url,
-            auth_token_url=f"{lms.base}/token",
-            jwks_url=lms.jwks_url,
-        ),
+        data=lms.registration(),
     )
 
 

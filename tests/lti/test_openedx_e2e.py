@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,18 +35,10 @@ from ler_plugin.principal import Principal, Role
 from ler_plugin.sessions import read_token
 from tests import factories
 from tests.lti.advantage.htmlform import read_form
-from tests.lti.advantage.lms import Lms, Switchboard, configure_django, members, serve
+from tests.lti.advantage.lms import Lms, Switchboard, configure_django, members
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
-
-
-@pytest.fixture(scope="module")
-def switchboard() -> Iterator[Switchboard]:
-    board = Switchboard()
-    with serve(board) as url:
-        board.url = url
-        yield board
 
 
 @pytest_asyncio.fixture

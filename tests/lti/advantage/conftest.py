@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -8,7 +8,7 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint
-from tests.lti.advantage.lms import Key, Lms, Switchboard, members, new_rsa_key, serve
+from tests.lti.advantage.lms import Key, Lms, Switchboard, members, new_rsa_key
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +24,6 @@ def tool_key(tool_rsa: rsa.RSAPrivateKey) -> Key:
 @pytest.fixture(scope="session")
 def platform_rsa() -> rsa.RSAPrivateKey:
     return new_rsa_key()
-
-
-@pytest.fixture(scope="session")
-def switchboard() -> Iterator[Switchboard]:
-    board = Switchboard()
-    with serve(board) as url:
-        board.url = url
-        yield board
 
 
 @pytest.fixture

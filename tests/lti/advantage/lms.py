@@ -155,6 +155,8 @@ class Lms:
     client_id: str = field(default_factory=lambda: "edx-" + secrets.token_hex(4))
     deployment_id: str = "1"
     page_size: int = 2
+    # A broken platform whose last roster page links back to the first.
+    roster_loops: bool = False
     members: list[dict[str, Any]] = field(default_factory=list)
     granted_scopes: set[str] | None = None
     # Canvas refuses a token request naming a scope the developer key lacks; Open edX drops it.
@@ -392,8 +394,9 @@ class Lms:
         page = int(request.path_params.get("page", 0))
         chunk = self.members[page * self.page_size : (page + 1) * self.page_size]
         headers = {}
-        if (page + 1) * self.page_size < len(self.members):
-            next_url = f"{self.url}/api/Courses/PD-101/Memberships/{page + 1}?{MOODLE_TYPE}"
+        if (page + 1) * self.page_size < len(self.members) or self.roster_loops:
+            following = 0 if self.roster_loops else page + 1
+            next_url = f"{self.url}/api/Courses/PD-101/Memberships/{following}?{MOODLE_TYPE}"
             headers["Link"] = f'<{next_url}>; rel="next"'
         body = {
             "id": request.url._url,
