@@ -215,13 +215,8 @@ async def test_deep_linking_response_is_verified_by_the_consumer(
     assert context["message_type"] == DEEP_LINKING
     platform, key = await tool_side(session_factory, live_server.settings, principal)
 
-    back = DeepLinkReturn(
-        client_id=platform.client_id,
-        platform_issuer=platform.issuer,
-        deployment_id=context["deployment_id"],
-        return_url=context["deep_link_return_url"],
-        data=context.get("deep_link_data"),
-    )
+    back = DeepLinkReturn.of(platform, context)
+    assert back.deployment_id == openedx.deployment_id
     item = pd_credit_link(
         title="PD credit: Literacy PD",
         url=f"{live_server.url}/lti/launch",
