@@ -3,8 +3,8 @@
 The LMS opens ``/lti/register/<district>/<key>?openid_configuration=...&registration_token=...``.
 We fetch the platform's OpenID configuration (§3.4), check its issuer against the URL it came
 from (§3.5.1), post our client registration with the token as Bearer (§3.5.2), and store what
-the platform answers (client id, deployment id) as a `Platform` and `Deployment` of the district
-(§3.6). The district's key (an HMAC of its slug, printed by ``ler-plugin lti config dynamic``)
+the platform answers (client id, deployment id) through `service.add_platform`, the same way an
+operator registers an LMS by hand (§3.6). The district's key (an HMAC of its slug, printed by ``ler-plugin lti config dynamic``)
 is what lets a stranger's LMS not register itself into a district it was never given.
 """
 
@@ -28,7 +28,7 @@ from ler_plugin.lti.artifacts import (
     registration_request,
     tool_urls,
 )
-from ler_plugin.lti.errors import LtiError
+from ler_plugin.lti.errors import LtiError, LtiServiceError
 from ler_plugin.lti.models import Platform
 from ler_plugin.lti.services import json_answer, user_agent
 from ler_plugin.principal import Principal, Role
@@ -66,7 +66,9 @@ class Registration:
 
 
 def _error(code: str, message: str, status: int = 400) -> LtiError:
-    return LtiError(code, message, status=status)
+    """A refusal of ours (4xx), or the LMS failing or refusing us (5xx: an `LtiServiceError`)."""
+    kind = LtiServiceError if status >= 500 else LtiError
+    return kind(code, message, status=status)
 
 
 def _checked_url(settings: Settings, url: str, what: str) -> str:
