@@ -16,7 +16,6 @@ import datetime as dt
 import secrets
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest_asyncio
@@ -32,10 +31,10 @@ from ler_plugin.lti.deep_linking import (
 from ler_plugin.lti.models import Platform
 from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint
 from ler_plugin.principal import Principal, Role
-from ler_plugin.sessions import read_token
 from tests import factories
 from tests.lti.advantage.htmlform import read_form
 from tests.lti.advantage.lms import Lms, Switchboard, configure_django, members
+from tests.lti.platform import session_of
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
@@ -118,13 +117,6 @@ async def launch(
     action, fields = read_form(authentication.text)
     assert action == lms.tool_launch_url
     return await browser.post(action, data=fields), fields
-
-
-def session_of(response: httpx.Response, settings) -> tuple[str, Principal]:  # type: ignore[no-untyped-def]
-    assert response.status_code == 303, response.text
-    location = urlsplit(response.headers["location"])
-    token = parse_qs(location.query)["session"][0]
-    return location.path, read_token(settings, token)
 
 
 async def tool_side(
