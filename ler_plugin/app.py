@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -125,7 +126,11 @@ def build_app(settings: Settings) -> Starlette:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         # Every call to a URL from outside (LMS JWKS, tokens, services, registrations) is guarded.
-        app.state.http_client = guarded_async_client(FetchPolicy.from_settings(settings))
+        # The client lives as long as the process, so it gets a request budget that does not run
+        # out: one verification's budget (30 requests) would refuse every call after the 30th.
+        app.state.http_client = guarded_async_client(
+            FetchPolicy.from_settings(settings, max_requests=sys.maxsize)
+        )
         app.state.lti_tokens = TokenCache()
         try:
             yield

@@ -62,16 +62,9 @@ def add(
 
 
 def service_urls(cfg: Settings) -> dict[str, str]:
-    from ler_plugin.lti.service import tool_urls
+    from ler_plugin.lti.artifacts import tool_urls
 
-    labels = {
-        "login_initiation_url": "OIDC login initiation URL",
-        "redirect_uri": "Redirect (launch) URL",
-        "target_link_uri": "Target link URI",
-        "jwks_url": "Public JWK set URL",
-        "deep_linking_url": "Deep linking URL",
-    }
-    return {labels[k]: v for k, v in tool_urls(cfg).items()}
+    return tool_urls(cfg.base_url).pasted()
 
 
 @app.command("list")

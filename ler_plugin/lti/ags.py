@@ -19,15 +19,14 @@ from typing import Any
 
 import httpx
 
+from ler_plugin.lti.errors import LtiServiceError
 from ler_plugin.lti.services import (
     SCOPE_LINEITEM,
     SCOPE_RESULT_READONLY,
     SCOPE_SCORE,
-    LtiServiceError,
     ServiceAccess,
+    json_answer,
     json_number,
-    json_object,
-    next_page,
 )
 
 LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
@@ -54,22 +53,19 @@ class GradingProgress(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class LineItem:
-    id: str
-    label: str
-    score_maximum: Decimal
-    resource_id: str | None = None
-    resource_link_id: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True)
 class NewLineItem:
     label: str
     score_maximum: Decimal
     resource_id: str | None = None
     resource_link_id: str | None = None
     tag: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineItem(NewLineItem):
+    """A line item as the platform keeps it: what we asked for, and the URL that is its id."""
+
+    id: str
 
 
 @dataclass(frozen=True)
@@ -105,23 +101,18 @@ async def list_line_items(
         "resource_link_id": resource_link_id,
         "tag": tag,
     }
-    url: str | None = str(
-        httpx.URL(lineitems_url).copy_merge_params({k: v for k, v in filters.items() if v})
-    )
+    url = str(httpx.URL(lineitems_url).copy_merge_params({k: v for k, v in filters.items() if v}))
     items: list[LineItem] = []
-    pages = 0
-    while url and pages < MAX_PAGES:
-        pages += 1
-        response = await access.request(
-            "GET",
-            url,
-            scopes=[SCOPE_LINEITEM],
-            accept=LINEITEM_CONTAINER,
-            what="the line items service",
-        )
-        body = _json_list(response, "the line items service")
+    async for response in access.pages(
+        url,
+        scopes=[SCOPE_LINEITEM],
+        accept=LINEITEM_CONTAINER,
+        what="the line items service",
+        max_pages=MAX_PAGES,
+        loop_code="lti_ags_paging_loop",
+    ):
+        body = json_answer(response, "the line items service", list)
         items.extend(_line_item(entry, lineitems_url) for entry in body)
-        url = next_page(response)
     # Some platforms ignore the filter parameters; filter again so callers can rely on them.
     return [
         item
@@ -160,7 +151,7 @@ async def create_line_item(access: ServiceAccess, lineitems_url: str, new: NewLi
         json_body=body,
         what="the line items service",
     )
-    return _line_item(json_object(response, "the line items service"), lineitems_url)
+    return _line_item(json_answer(response, "the line items service", dict), lineitems_url)
 
 
 async def ensure_line_item(access: ServiceAccess, lineitems_url: str, new: NewLineItem) -> LineItem:
@@ -239,26 +230,24 @@ async def post_scores(
 async def read_results(
     access: ServiceAccess, lineitem_url: str, *, user_id: str | None = None
 ) -> list[Result]:
-    url: str | None = str(
+    url = str(
         httpx.URL(service_url(lineitem_url, "results")).copy_merge_params(
             {"user_id": user_id} if user_id else {}
         )
     )
     results: list[Result] = []
-    pages = 0
-    while url and pages < MAX_PAGES:
-        pages += 1
-        response = await access.request(
-            "GET",
-            url,
-            scopes=[SCOPE_RESULT_READONLY],
-            accept=RESULT_CONTAINER,
-            what="the results service",
-        )
-        for entry in _json_list(response, "the results service"):
+    async for response in access.pages(
+        url,
+        scopes=[SCOPE_RESULT_READONLY],
+        accept=RESULT_CONTAINER,
+        what="the results service",
+        max_pages=MAX_PAGES,
+        loop_code="lti_ags_paging_loop",
+    ):
+        for entry in json_answer(response, "the results service", list):
             if not isinstance(entry, dict) or not entry.get("userId"):
                 raise LtiServiceError(
-                    "lti_service_bad_response", f"a result at {url} has no userId"
+                    "lti_service_bad_response", f"a result at {response.request.url} has no userId"
                 )
             results.append(
                 Result(
@@ -268,7 +257,6 @@ async def read_results(
                     comment=entry.get("comment") or None,
                 )
             )
-        url = next_page(response)
     return results
 
 
@@ -290,18 +278,6 @@ def _line_item(entry: Any, where: str) -> LineItem:
         resource_link_id=entry.get("resourceLinkId") or None,
         tag=entry.get("tag") or None,
     )
-
-
-def _json_list(response: httpx.Response, what: str) -> list[Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, list):
-        raise LtiServiceError(
-            "lti_service_bad_response", f"{what} at {response.request.url} did not answer a list"
-        )
-    return body
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ler_plugin.lti.services import TOOL_SCOPES, LtiServiceError
+from ler_plugin.lti.errors import LtiServiceError
+from ler_plugin.lti.services import TOOL_SCOPES
 
 TOOL_NAME = "Teacher Wallet"
 TOOL_DESCRIPTION = (
@@ -40,6 +41,8 @@ DEEP_LINK_LABEL = "PD credit activity"
 
 @dataclass(frozen=True)
 class ToolUrls:
+    """The tool's own endpoints under its base URL: the one place that names them."""
+
     base_url: str
 
     @property
@@ -71,6 +74,16 @@ class ToolUrls:
     @property
     def register_url_template(self) -> str:
         return f"{self.base_url}/lti/register/<district>/<registration-key>"
+
+    def pasted(self) -> dict[str, str]:
+        """The URLs an LMS admin pastes by hand, under the names most LMSs give those fields."""
+        return {
+            "OIDC login initiation URL": self.login_url,
+            "Redirect (launch) URL": self.launch_url,
+            "Target link URI": self.launch_url,
+            "Public JWK set URL": self.jwks_url,
+            "Deep linking URL": self.deep_link_url,
+        }
 
 
 def tool_urls(base_url: str) -> ToolUrls:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,9 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from ler_plugin.lti.services import LtiServiceError, ToolSigningKey, json_number
+from ler_plugin.lti.errors import LtiError, LtiServiceError
+from ler_plugin.lti.models import Platform
+from ler_plugin.lti.services import ToolSigningKey, json_number
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -36,6 +39,24 @@ class DeepLinkReturn:
     deployment_id: str
     return_url: str
     data: str | None = None
+
+    @classmethod
+    def of(cls, platform: Platform, context: Mapping[str, str]) -> DeepLinkReturn:
+        """From the platform and the Principal context of a deep linking launch."""
+        return_url = context.get("deep_link_return_url")
+        if not return_url or context.get("platform_id") != str(platform.id):
+            raise LtiError(
+                "not_deep_linking",
+                "this session did not come from the LMS's content picker: choose the Teacher "
+                "Wallet activity when adding content to the course",
+            )
+        return cls(
+            client_id=platform.client_id,
+            platform_issuer=platform.issuer,
+            deployment_id=context.get("deployment_id", ""),
+            return_url=return_url,
+            data=context.get("deep_link_data"),
+        )
 
 
 def pd_credit_link(

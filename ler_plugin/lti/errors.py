@@ -1,4 +1,9 @@
-"""LTI failures: each refusal has its own stable code, a status and a sentence an LMS admin can act on."""
+"""LTI failures: each refusal has its own stable code, a status and a sentence an LMS admin can act on.
+
+`LtiError` is what we refuse (a registration, a login, a launch); `LtiServiceError`, one of the
+family, is a call of ours to an LMS (Advantage services, dynamic registration) that failed on the
+LMS's side or was refused by it: 502 unless the code says otherwise.
+"""
 
 from __future__ import annotations
 
@@ -33,4 +38,10 @@ class LtiError(LerError):
     """A registration, login or launch we refuse. Pages show the message and the code, never a trace."""
 
     def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
-        super().__init__(code, message, status=status or _STATUS.get(code, 400))
+        super().__init__(code, message, status=status or _STATUS.get(code, type(self).status))
+
+
+class LtiServiceError(LtiError):
+    """A call to an LMS failed; `code` says how (refused, forbidden, unavailable, ...)."""
+
+    status = 502

@@ -10,13 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ler_plugin.lti.services import (
-    SCOPE_NRPS,
-    LtiServiceError,
-    ServiceAccess,
-    json_object,
-    next_page,
-)
+from ler_plugin.lti.errors import LtiServiceError
+from ler_plugin.lti.services import SCOPE_NRPS, ServiceAccess, json_answer
 
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 # A course of ten thousand at the smallest page size platforms use (10) still fits; a platform
@@ -51,30 +46,24 @@ async def fetch_roster(access: ServiceAccess, context_memberships_url: str) -> R
     """Every member of the context, all pages followed."""
     members: list[Member] = []
     context: dict[str, Any] = {}
-    url: str | None = context_memberships_url
-    seen: set[str] = set()
-    while url:
-        if url in seen or len(seen) >= MAX_PAGES:
-            raise LtiServiceError(
-                "lti_nrps_paging_loop",
-                f"the roster at {context_memberships_url} kept sending more pages "
-                f"(stopped after {len(seen)})",
-            )
-        seen.add(url)
-        response = await access.request(
-            "GET", url, scopes=[SCOPE_NRPS], accept=MEMBERSHIP_CONTAINER, what="the roster service"
-        )
-        body = json_object(response, "the roster service")
+    async for response in access.pages(
+        context_memberships_url,
+        scopes=[SCOPE_NRPS],
+        accept=MEMBERSHIP_CONTAINER,
+        what="the roster service",
+        max_pages=MAX_PAGES,
+        loop_code="lti_nrps_paging_loop",
+    ):
+        body = json_answer(response, "the roster service", dict)
         if not context and isinstance(body.get("context"), dict):
             context = body["context"]
         page = body.get("members")
         if not isinstance(page, list):
             raise LtiServiceError(
                 "lti_service_bad_response",
-                f"the roster at {url} has no members list",
+                f"the roster at {response.request.url} has no members list",
             )
-        members.extend(_member(item, url) for item in page)
-        url = next_page(response)
+        members.extend(_member(item, str(response.request.url)) for item in page)
     return Roster(
         context_id=_text(context.get("id")),
         context_title=_text(context.get("title")),

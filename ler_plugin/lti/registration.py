@@ -3,8 +3,8 @@
 The LMS opens ``/lti/register/<district>/<key>?openid_configuration=...&registration_token=...``.
 We fetch the platform's OpenID configuration (§3.4), check its issuer against the URL it came
 from (§3.5.1), post our client registration with the token as Bearer (§3.5.2), and store what
-the platform answers (client id, deployment id) as a `Platform` and `Deployment` of the district
-(§3.6). The district's key (an HMAC of its slug, printed by ``ler-plugin lti config dynamic``)
+the platform answers (client id, deployment id) through `service.add_platform`, the same way an
+operator registers an LMS by hand (§3.6). The district's key (an HMAC of its slug, printed by ``ler-plugin lti config dynamic``)
 is what lets a stranger's LMS not register itself into a district it was never given.
 """
 
@@ -19,10 +19,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.audit import record_event
+from ler_plugin.config import Settings
 from ler_plugin.districts.models import District
-from ler_plugin.lti.artifacts import registration_key_matches, registration_request, tool_urls
-from ler_plugin.lti.models import Deployment, DeploymentStatus, Platform
-from ler_plugin.lti.services import LtiServiceError, json_object, user_agent
+from ler_plugin.lti import service
+from ler_plugin.lti.artifacts import (
+    ToolUrls,
+    registration_key_matches,
+    registration_request,
+    tool_urls,
+)
+from ler_plugin.lti.errors import LtiError, LtiServiceError
+from ler_plugin.lti.models import Platform
+from ler_plugin.lti.services import json_answer, user_agent
+from ler_plugin.principal import Principal, Role
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -56,19 +65,18 @@ class Registration:
     product_family_code: str | None
 
 
-def _error(code: str, message: str, status: int = 400) -> LtiServiceError:
-    return LtiServiceError(code, message, status=status)
+def _error(code: str, message: str, status: int = 400) -> LtiError:
+    """A refusal of ours (4xx), or the LMS failing or refusing us (5xx: an `LtiServiceError`)."""
+    kind = LtiServiceError if status >= 500 else LtiError
+    return kind(code, message, status=status)
 
 
-def check_url(url: str, what: str, *, allow_insecure_loopback: bool) -> str:
-    """An https URL (or http on 127.0.0.1/localhost when the settings allow it, for tests)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "http" and loopback and allow_insecure_loopback:
-        return url
-    raise _error("lti_registration_bad_url", f"{what} must be an https URL, got {url!r}")
+def _checked_url(settings: Settings, url: str, what: str) -> str:
+    """The platform's URLs pass the same check as a registration by hand, under this flow's code."""
+    try:
+        return service.check_url(settings, url, what)
+    except LtiError as exc:
+        raise _error("lti_registration_bad_url", exc.message) from None
 
 
 def issuer_matches(configuration_url: str, issuer: str, product_family_code: str | None) -> bool:
@@ -90,16 +98,11 @@ def issuer_matches(configuration_url: str, issuer: str, product_family_code: str
 
 async def fetch_platform_configuration(
     client: httpx.AsyncClient,
+    settings: Settings,
     openid_configuration: str,
     registration_token: str | None,
-    *,
-    allow_insecure_loopback: bool = False,
 ) -> PlatformConfiguration:
-    check_url(
-        openid_configuration,
-        "openid_configuration",
-        allow_insecure_loopback=allow_insecure_loopback,
-    )
+    _checked_url(settings, openid_configuration, "openid_configuration")
     headers = {"Accept": "application/json", "User-Agent": user_agent()}
     # Canvas wants the registration token on this request too; Moodle ignores it.
     if registration_token:
@@ -112,7 +115,7 @@ async def fetch_platform_configuration(
             f"{response.status_code}; start the registration again from the LMS",
             status=502,
         )
-    body = json_object(response, "the platform's OpenID configuration")
+    body = json_answer(response, "the platform's OpenID configuration", dict)
 
     def required(name: str) -> str:
         value = body.get(name)
@@ -135,7 +138,7 @@ async def fetch_platform_configuration(
             f"{openid_configuration}, which does not start with that issuer",
         )
     endpoints = {
-        name: check_url(required(name), name, allow_insecure_loopback=allow_insecure_loopback)
+        name: _checked_url(settings, required(name), name)
         for name in (
             "authorization_endpoint",
             "token_endpoint",
@@ -164,13 +167,11 @@ async def fetch_platform_configuration(
 async def post_registration(
     client: httpx.AsyncClient,
     configuration: PlatformConfiguration,
-    base_url: str,
+    urls: ToolUrls,
     registration_token: str | None,
 ) -> tuple[str, str | None]:
     """Send our client registration; returns (client_id, deployment_id or None)."""
-    body = registration_request(
-        tool_urls(base_url), product_family_code=configuration.product_family_code
-    )
+    body = registration_request(urls, product_family_code=configuration.product_family_code)
     headers = {
         "Accept": "application/json",
         "Content-Type": "application/json",
@@ -189,7 +190,7 @@ async def post_registration(
             "expired: start again from the LMS",
             status=502,
         )
-    answer = json_object(response, "the platform's registration endpoint")
+    answer = json_answer(response, "the platform's registration endpoint", dict)
     client_id = answer.get("client_id")
     if not isinstance(client_id, str | int) or client_id == "":
         raise _error(
@@ -206,13 +207,11 @@ async def register(
     *,
     session: AsyncSession,
     client: httpx.AsyncClient,
-    base_url: str,
-    secret_key: str,
+    settings: Settings,
     district_slug: str,
     key: str,
     openid_configuration: str | None,
     registration_token: str | None,
-    allow_insecure_loopback: bool = False,
 ) -> Registration:
     """The whole dynamic registration for one district; the caller commits."""
     if not openid_configuration:
@@ -221,7 +220,7 @@ async def register(
             "this URL is for the LMS's dynamic registration: paste it into the LMS's "
             "'register a tool by URL' screen rather than opening it directly",
         )
-    if not registration_key_matches(secret_key, district_slug, key):
+    if not registration_key_matches(settings.secret_key, district_slug, key):
         raise _error(
             "lti_registration_bad_key",
             "this registration URL is not valid for that district; ask the wallet's operator "
@@ -233,17 +232,46 @@ async def register(
         raise _error("lti_registration_unknown_district", f"no district {district_slug!r}", 404)
 
     configuration = await fetch_platform_configuration(
-        client,
-        openid_configuration,
-        registration_token,
-        allow_insecure_loopback=allow_insecure_loopback,
+        client, settings, openid_configuration, registration_token
     )
     client_id, deployment_id = await post_registration(
-        client, configuration, base_url, registration_token
+        client, configuration, tool_urls(settings.base_url), registration_token
     )
-    platform = await _store_platform(session, district, configuration, client_id)
-    if deployment_id is not None:
-        await _store_deployment(session, platform, deployment_id)
+    # The district's key stands for its administrator's say-so, for this district only: the
+    # platform and the deployment the LMS made while registering need no second approval.
+    principal = Principal(
+        roles=frozenset({Role.DISTRICT_ADMIN}),
+        district_id=district.id,
+        subject=f"lti-registration:{configuration.issuer}",
+    )
+    host = urlsplit(configuration.authorization_endpoint).hostname
+    try:
+        platform = await service.add_platform(
+            session=session,
+            settings=settings,
+            principal=principal,
+            district_id=district.id,
+            data=service.PlatformInput(
+                issuer=configuration.issuer,
+                client_id=client_id,
+                auth_login_url=configuration.authorization_endpoint,
+                auth_token_url=configuration.token_endpoint,
+                auth_audience=configuration.authorization_server,
+                jwks_url=configuration.jwks_uri,
+                name=f"{configuration.product_family_code or 'LMS'} at {host}",
+                deployment_ids=[deployment_id] if deployment_id is not None else [],
+            ),
+            update=True,
+        )
+    except LtiError as exc:
+        if exc.code != "platform_exists":
+            raise
+        raise _error(
+            "lti_registration_platform_taken",
+            f"client id {client_id} of {configuration.issuer} is already registered for another "
+            "district",
+            status=409,
+        ) from None
     record_event(
         session,
         "lti:platform:register",
@@ -258,55 +286,6 @@ async def register(
         product=configuration.product_family_code,
     )
     return Registration(platform, deployment_id, configuration.product_family_code)
-
-
-async def _store_platform(
-    session: AsyncSession, district: District, configuration: PlatformConfiguration, client_id: str
-) -> Platform:
-    platform = await session.scalar(
-        select(Platform).where(
-            Platform.issuer == configuration.issuer, Platform.client_id == client_id
-        )
-    )
-    if platform is not None and platform.district_id != district.id:
-        raise _error(
-            "lti_registration_platform_taken",
-            f"client id {client_id} of {configuration.issuer} is already registered for another "
-            "district",
-            status=409,
-        )
-    if platform is None:
-        platform = Platform(
-            district_id=district.id, issuer=configuration.issuer, client_id=client_id
-        )
-        session.add(platform)
-    host = urlsplit(configuration.authorization_endpoint).hostname
-    platform.name = f"{configuration.product_family_code or 'LMS'} at {host}"
-    platform.auth_login_url = configuration.authorization_endpoint
-    platform.auth_token_url = configuration.token_endpoint
-    platform.auth_audience = configuration.authorization_server
-    platform.jwks_url = configuration.jwks_uri
-    await session.flush()
-    return platform
-
-
-async def _store_deployment(session: AsyncSession, platform: Platform, deployment_id: str) -> None:
-    found = await session.scalar(
-        select(Deployment).where(
-            Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id
-        )
-    )
-    # The district's key vouches for this LMS, so its deployment needs no second approval;
-    # one a district admin already decided on keeps that decision.
-    if found is None:
-        session.add(
-            Deployment(
-                platform_id=platform.id,
-                deployment_id=deployment_id,
-                status=DeploymentStatus.APPROVED,
-            )
-        )
-    await session.flush()
 
 
 async def _call(

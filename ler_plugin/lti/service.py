@@ -80,21 +80,15 @@ def _check_id(value: str, name: str) -> str:
     return value
 
 
-def tool_urls(settings: Settings) -> dict[str, str]:
-    """What an LMS administrator pastes into the LMS to install the tool."""
-    base = settings.base_url
-    return {
-        "login_initiation_url": f"{base}/lti/login",
-        "redirect_uri": f"{base}/lti/launch",
-        "target_link_uri": f"{base}/lti/launch",
-        "jwks_url": f"{base}/lti/jwks",
-        "deep_linking_url": f"{base}/lti/launch",
-    }
-
-
 def _require_admin(principal: Principal, district_id: int) -> None:
     principal.require(Role.DISTRICT_ADMIN)
     principal.require_district(district_id)
+
+
+def _exists(issuer: str, client_id: str) -> LtiError:
+    return LtiError(
+        "platform_exists", f"a platform with issuer {issuer} and client id {client_id} exists"
+    )
 
 
 async def add_platform(
@@ -104,38 +98,44 @@ async def add_platform(
     principal: Principal,
     district_id: int,
     data: PlatformInput,
+    update: bool = False,
 ) -> Platform:
-    """Register an LMS for a district; its listed deployment ids are approved at once."""
+    """Register an LMS for a district; its listed deployment ids are approved at once.
+
+    With `update` (dynamic registration run again), a registration the district already has
+    takes the new URLs; one of another district is still refused. A listed deployment a district
+    admin already decided on keeps that decision.
+    """
     _require_admin(principal, district_id)
     issuer = check_url(settings, data.issuer, "the issuer")
     client_id = _check_id(data.client_id, "client_id")
-    platform = Platform(
-        district_id=district_id,
-        name=(data.name or "").strip() or None,
-        issuer=issuer,
-        client_id=client_id,
-        auth_login_url=check_url(settings, data.auth_login_url, "the auth login URL"),
-        auth_token_url=check_url(settings, data.auth_token_url, "the auth token URL"),
-        auth_audience=check_url(settings, data.auth_audience, "the auth audience")
+    urls = {
+        "auth_login_url": check_url(settings, data.auth_login_url, "the auth login URL"),
+        "auth_token_url": check_url(settings, data.auth_token_url, "the auth token URL"),
+        "auth_audience": check_url(settings, data.auth_audience, "the auth audience")
         if data.auth_audience
         else None,
-        jwks_url=check_url(settings, data.jwks_url, "the JWKS URL"),
-    )
-    if await find_platform(session=session, issuer=issuer, client_id=client_id) is not None:
-        raise LtiError(
-            "platform_exists", f"a platform with issuer {issuer} and client id {client_id} exists"
-        )
+        "jwks_url": check_url(settings, data.jwks_url, "the JWKS URL"),
+    }
+    deployment_ids = list(dict.fromkeys(_check_id(d, "deployment_id") for d in data.deployment_ids))
+    platform = await find_platform(session=session, issuer=issuer, client_id=client_id)
+    if platform is not None and not (update and platform.district_id == district_id):
+        raise _exists(issuer, client_id)
+    created = platform is None
+    if platform is None:
+        platform = Platform(district_id=district_id, issuer=issuer, client_id=client_id)
+    platform.name = (data.name or "").strip() or None
+    for name, value in urls.items():
+        setattr(platform, name, value)
     try:
         async with session.begin_nested():
             session.add(platform)
             await session.flush()
-    except IntegrityError:
-        raise LtiError(
-            "platform_exists", f"a platform with issuer {issuer} and client id {client_id} exists"
-        ) from None
+    except IntegrityError:  # registered at the same moment by another request
+        raise _exists(issuer, client_id) from None
     record_event(
         session,
-        "lti:platform:create",
+        "lti:platform:create" if created else "lti:platform:update",
         actor_kind=principal.actor_kind,
         actor_id=principal.subject,
         district_id=district_id,
@@ -144,7 +144,11 @@ async def add_platform(
         issuer=issuer,
         client_id=client_id,
     )
-    for deployment_id in dict.fromkeys(_check_id(d, "deployment_id") for d in data.deployment_ids):
+    for deployment_id in deployment_ids:
+        if await find_deployment(
+            session=session, platform_id=platform.id, deployment_id=deployment_id
+        ):
+            continue
         session.add(
             Deployment(
                 platform_id=platform.id,
@@ -152,18 +156,24 @@ async def add_platform(
                 status=DeploymentStatus.APPROVED,
             )
         )
-        record_event(
-            session,
-            "lti:deployment:approve",
-            actor_kind=principal.actor_kind,
-            actor_id=principal.subject,
-            district_id=district_id,
-            subject_type="lti_platform",
-            subject_id=platform.id,
-            deployment_id=deployment_id,
-        )
+        _record_decision(session, principal, platform, deployment_id, "approve")
     await session.flush()
     return platform
+
+
+def _record_decision(
+    session: AsyncSession, principal: Principal, platform: Platform, deployment_id: str, what: str
+) -> None:
+    record_event(
+        session,
+        f"lti:deployment:{what}",
+        actor_kind=principal.actor_kind,
+        actor_id=principal.subject,
+        district_id=platform.district_id,
+        subject_type="lti_platform",
+        subject_id=platform.id,
+        deployment_id=deployment_id,
+    )
 
 
 async def find_platform(*, session: AsyncSession, issuer: str, client_id: str) -> Platform | None:
@@ -275,14 +285,7 @@ async def decide_deployment(
         session.add(deployment)
     deployment.status = DeploymentStatus.APPROVED if approve else DeploymentStatus.REJECTED
     await session.flush()
-    record_event(
-        session,
-        f"lti:deployment:{'approve' if approve else 'reject'}",
-        actor_kind=principal.actor_kind,
-        actor_id=principal.subject,
-        district_id=platform.district_id,
-        subject_type="lti_platform",
-        subject_id=platform.id,
-        deployment_id=deployment_id,
+    _record_decision(
+        session, principal, platform, deployment_id, "approve" if approve else "reject"
     )
     return deployment

@@ -17,17 +17,17 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import metadata
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from ler_plugin.errors import LerError
+from ler_plugin.lti.errors import LtiServiceError
 from ler_plugin.lti.models import Platform
 
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -43,12 +43,6 @@ ASSERTION_LIFETIME = 300
 # A token is dropped this long before the platform says it expires, so no call races the clock.
 EXPIRY_MARGIN = 60
 DEFAULT_TOKEN_LIFETIME = 3600
-
-
-class LtiServiceError(LerError):
-    """An LTI Advantage call failed; `code` says how (refused, forbidden, unavailable, ...)."""
-
-    status = 502
 
 
 def user_agent() -> str:
@@ -100,6 +94,7 @@ def client_assertion(
 
 
 _Key = tuple[str, str, frozenset[str]]
+_Json = TypeVar("_Json", dict[str, Any], list[Any])
 
 
 @dataclass
@@ -175,7 +170,7 @@ async def request_token(
             "the platform has our JWKS URL or public key",
         )
     _raise_for_status(response, "the token endpoint")
-    body = json_object(response, "the token endpoint")
+    body = json_answer(response, "the token endpoint", dict)
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
         raise LtiServiceError(
@@ -229,6 +224,31 @@ class ServiceAccess:
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def pages(
+        self,
+        url: str,
+        *,
+        scopes: Iterable[str],
+        accept: str,
+        what: str,
+        max_pages: int,
+        loop_code: str,
+    ) -> AsyncIterator[httpx.Response]:
+        """Each page of a listing, following ``Link: <...>; rel="next"``; a platform that sends
+        a page it sent before, or more than `max_pages`, is looping and is stopped."""
+        seen: set[str] = set()
+        next_url: str | None = url
+        while next_url:
+            if next_url in seen or len(seen) >= max_pages:
+                raise LtiServiceError(
+                    loop_code,
+                    f"{what} at {url} kept sending more pages (stopped after {len(seen)})",
+                )
+            seen.add(next_url)
+            response = await self.request("GET", next_url, scopes=scopes, accept=accept, what=what)
+            yield response
+            next_url = next_page(response)
+
 
 async def _send(
     client: httpx.AsyncClient,
@@ -279,16 +299,18 @@ def _raise_for_status(response: httpx.Response, what: str) -> None:
     )
 
 
-def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
-    """The response's JSON object, or a clear error naming who answered something else."""
+def json_answer(response: httpx.Response, what: str, kind: type[_Json]) -> _Json:
+    """The response's JSON object (`dict`) or array (`list`), or a clear error naming who
+    answered something else."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    if not isinstance(body, dict):
+    if not isinstance(body, kind):
         raise LtiServiceError(
             "lti_service_bad_response",
-            f"{what} at {_host(response.request.url)} did not answer with a JSON object",
+            f"{what} at {_host(response.request.url)} did not answer with a JSON "
+            f"{'object' if kind is dict else 'array'}",
         )
     return body
 

@@ -42,13 +42,11 @@ async def dynamic_registration(request: Request) -> HTMLResponse:
             outcome = await register(
                 session=session,
                 client=request.app.state.http_client,
-                base_url=settings.base_url,
-                secret_key=settings.secret_key,
+                settings=settings,
                 district_slug=request.path_params["district"],
                 key=request.path_params["key"],
                 openid_configuration=request.query_params.get("openid_configuration"),
                 registration_token=request.query_params.get("registration_token"),
-                allow_insecure_loopback=settings.allow_insecure_loopback,
             )
     except LerError as exc:
         return _page(

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -9,7 +10,17 @@ from ler_plugin.config import Settings
 from ler_plugin.lti import service
 from ler_plugin.principal import Principal
 from tests import factories
+from tests.lti.advantage.lms import Switchboard, serve
 from tests.lti.platform import Browser, FakeLms
+
+
+@pytest.fixture(scope="session")
+def switchboard() -> Iterator[Switchboard]:
+    """One server for the LMSs of the whole run; each test attaches its own LMS to it."""
+    board = Switchboard()
+    with serve(board) as url:
+        board.url = url
+        yield board
 
 
 async def register(
@@ -22,14 +33,7 @@ async def register(
             settings=settings,
             principal=Principal.operator(),
             district_id=district.id,
-            data=service.PlatformInput(
-                issuer=platform.issuer,
-                client_id=platform.client_id,
-                auth_login_url=platform.auth_login_url,
-                auth_token_url=f"{platform.base}/token",
-                jwks_url=platform.jwks_url,
-                deployment_ids=[platform.deployment_id],
-            ),
+            data=platform.registration(platform.deployment_id),
         )
         return district.id
 

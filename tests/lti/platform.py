@@ -18,6 +18,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ler_plugin.config import Settings
+from ler_plugin.lti import service
+from ler_plugin.principal import Principal
+from ler_plugin.sessions import read_token
+
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -79,6 +84,17 @@ class FakeLms:
     @property
     def jwks_url(self) -> str:
         return f"{self.base}/jwks"
+
+    def registration(self, *deployment_ids: str) -> service.PlatformInput:
+        """What an operator registers for this LMS."""
+        return service.PlatformInput(
+            issuer=self.issuer,
+            client_id=self.client_id,
+            auth_login_url=self.auth_login_url,
+            auth_token_url=f"{self.base}/token",
+            jwks_url=self.jwks_url,
+            deployment_ids=deployment_ids,
+        )
 
     def jwks(self) -> dict[str, Any]:
         keys = []
@@ -164,8 +180,10 @@ class Browser:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def login(self, platform: FakeLms, **extra: str) -> dict[str, str]:
-        """Start a login as the LMS would; the authentication request's parameters come back."""
+    async def start(
+        self, platform: FakeLms, *, method: str = "GET", **extra: str
+    ) -> httpx.Response:
+        """The LMS's login initiation, as a query (GET) or a form (POST); the tool's answer."""
         params = {
             "iss": platform.issuer,
             "login_hint": "hint-1",
@@ -175,7 +193,15 @@ class Browser:
             "lti_deployment_id": platform.deployment_id,
             **extra,
         }
-        response = await self.client.get(f"{self.tool}/lti/login", params=params)
+        if method == "POST":
+            return await self.client.post(f"{self.tool}/lti/login", data=params)
+        return await self.client.get(f"{self.tool}/lti/login", params=params)
+
+    async def login(
+        self, platform: FakeLms, *, method: str = "GET", **extra: str
+    ) -> dict[str, str]:
+        """Start a login as the LMS would; the authentication request's parameters come back."""
+        response = await self.start(platform, method=method, **extra)
         assert response.status_code == 302, response.text
         location = response.headers["location"]
         assert location.startswith(platform.auth_login_url + "?")
@@ -185,3 +211,11 @@ class Browser:
         return await self.client.post(
             f"{self.tool}/lti/launch", data={"id_token": id_token, "state": state, **extra}
         )
+
+
+def session_of(response: httpx.Response, settings: Settings) -> tuple[str, Principal]:
+    """The page a launch lands on and the session's principal, from the tool's 303."""
+    assert response.status_code == 303, response.text
+    location = urlsplit(response.headers["location"])
+    token = parse_qs(location.query)["session"][0]
+    return location.path, read_token(settings, token)

@@ -38,13 +38,7 @@ async def registered(session, settings, lms: FakeLms) -> Platform:  # type: igno
         settings=settings,
         principal=Principal.operator(),
         district_id=district.id,
-        data=service.PlatformInput(
-            issuer=lms.issuer,
-            client_id=lms.client_id,
-            auth_login_url=lms.auth_login_url,
-            auth_token_url=f"{lms.base}/token",
-            jwks_url=lms.jwks_url,
-        ),
+        data=lms.registration(),
     )
 
 
@@ -87,3 +81,16 @@ async def test_a_key_set_without_rsa_signing_keys_is_refused(session, settings, 
         assert caught.value.code == "jwks_invalid"
     finally:
         lms.close()
+
+
+async def test_the_apps_client_keeps_fetching_for_the_life_of_the_process(settings, lms) -> None:
+    """One long-lived client serves every launch: no per-verification budget may run it dry."""
+    from ler_plugin.app import build_app
+    from ler_plugin.fetch import FetchPolicy
+
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        for _ in range(FetchPolicy().max_requests + 5):
+            response = await app.state.http_client.get(lms.jwks_url)
+            assert response.status_code == 200
+    assert lms.jwks_hits == FetchPolicy().max_requests + 5

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from ler_plugin.lti.models import Deployment, DeploymentStatus
 from ler_plugin.principal import Role
-from ler_plugin.sessions import read_token
 from ler_plugin.wallet.models import TeacherEmail, TeacherIdentity
-from tests.lti.platform import ADMIN, DROP, INSTRUCTOR, Browser, FakeLms, new_key
-
-
-def session_of(live_server, response):  # type: ignore[no-untyped-def]
-    assert response.status_code == 303, response.text
-    location = urlsplit(response.headers["location"])
-    token = parse_qs(location.query)["session"][0]
-    return location.path, read_token(live_server.settings, token)
+from tests.lti.platform import ADMIN, DROP, INSTRUCTOR, Browser, FakeLms, new_key, session_of
 
 
 def refused(response, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
@@ -50,7 +41,7 @@ async def test_learner_launch_lands_in_the_wallet_and_links_the_teacher(
 ) -> None:
     auth = await browser.login(platform)
     response = await browser.launch(platform.token(auth["nonce"]), auth["state"])
-    path, principal = session_of(live_server, response)
+    path, principal = session_of(response, live_server.settings)
     assert path == "/app/wallet"
     assert principal.roles == frozenset({Role.TEACHER})
     assert principal.district_id == platform.district_id  # type: ignore[attr-defined]
@@ -61,7 +52,7 @@ async def test_learner_launch_lands_in_the_wallet_and_links_the_teacher(
     # The second launch of the same person finds the same teacher.
     auth = await browser.login(platform)
     _, again = session_of(
-        live_server, await browser.launch(platform.token(auth["nonce"]), auth["state"])
+        await browser.launch(platform.token(auth["nonce"]), auth["state"]), live_server.settings
     )
     assert again.teacher_id == principal.teacher_id
     assert again.launch_id != principal.launch_id
@@ -81,13 +72,13 @@ async def test_instructor_is_a_facilitator_and_admin_gets_the_dashboard(
 ) -> None:
     auth = await browser.login(platform)
     token = platform.token(auth["nonce"], sub="teacher-2", lti_roles=[INSTRUCTOR, ADMIN])
-    path, principal = session_of(live_server, await browser.launch(token, auth["state"]))
+    path, principal = session_of(await browser.launch(token, auth["state"]), live_server.settings)
     assert path == "/app/facilitator"
     assert principal.roles == frozenset({Role.TEACHER, Role.FACILITATOR, Role.DISTRICT_ADMIN})
 
     auth = await browser.login(platform)
     token = platform.token(auth["nonce"], sub="admin-1", lti_roles=[ADMIN], lti_context=DROP)
-    path, principal = session_of(live_server, await browser.launch(token, auth["state"]))
+    path, principal = session_of(await browser.launch(token, auth["state"]), live_server.settings)
     assert path == "/app/dashboard"
     assert Role.DISTRICT_ADMIN in principal.roles and Role.FACILITATOR not in principal.roles
 
@@ -107,7 +98,7 @@ async def test_deep_linking_launch_carries_the_return_url(
             "accept_types": ["ltiResourceLink"],
         },
     )
-    path, principal = session_of(live_server, await browser.launch(token, auth["state"]))
+    path, principal = session_of(await browser.launch(token, auth["state"]), live_server.settings)
     assert path == "/app/deep-link"
     assert principal.context["deep_link_return_url"] == "https://lms.example/return"
     assert principal.context["deep_link_data"] == "opaque-1"
@@ -121,7 +112,7 @@ async def test_aud_list_with_azp_is_accepted_and_leeway_allows_a_just_expired_to
     token = platform.token(
         auth["nonce"], aud=[platform.client_id, "other"], azp=platform.client_id, exp=now - 30
     )
-    path, _ = session_of(live_server, await browser.launch(token, auth["state"]))
+    path, _ = session_of(await browser.launch(token, auth["state"]), live_server.settings)
     assert path == "/app/wallet"
 
 
@@ -342,20 +333,8 @@ async def test_unreachable_platform_keys_are_a_clear_refusal(
     )
 
 
-async def test_login_by_form_post_works_too(
-    browser: Browser, platform: FakeLms, live_server
-) -> None:
-    response = await browser.client.post(
-        f"{live_server.url}/lti/login",
-        data={
-            "iss": platform.issuer,
-            "login_hint": "h",
-            "target_link_uri": f"{live_server.url}/lti/launch",
-            "client_id": platform.client_id,
-        },
-    )
-    assert response.status_code == 302
-    auth = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
+async def test_login_by_form_post_works_too(browser: Browser, platform: FakeLms) -> None:
+    auth = await browser.login(platform, method="POST")
     response = await browser.launch(platform.token(auth["nonce"]), auth["state"])
     assert response.status_code == 303
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 
@@ -28,14 +30,23 @@ def data(base: str = "https://lms.example", **changes: object) -> service.Platfo
     return service.PlatformInput(**values)  # type: ignore[arg-type]
 
 
-async def test_add_and_list_a_platform_with_audit(session, settings: Settings) -> None:
-    district = await factories.district(session)
-    platform = await service.add_platform(
+async def add(
+    session, settings: Settings, district_id: int, platform: service.PlatformInput, **options: bool
+):  # type: ignore[no-untyped-def]
+    return await service.add_platform(
         session=session,
         settings=settings,
         principal=Principal.operator(),
-        district_id=district.id,
-        data=data(auth_audience="https://lms.example/aud"),
+        district_id=district_id,
+        data=platform,
+        **options,
+    )
+
+
+async def test_add_and_list_a_platform_with_audit(session, settings: Settings) -> None:
+    district = await factories.district(session)
+    platform = await add(
+        session, settings, district.id, data(auth_audience="https://lms.example/aud")
     )
     [view] = await service.list_platforms(
         session=session, principal=Principal.operator(), district_id=district.id
@@ -54,21 +65,9 @@ async def test_add_and_list_a_platform_with_audit(session, settings: Settings) -
 async def test_same_issuer_and_client_id_twice_is_refused(session, settings: Settings) -> None:
     district = await factories.district(session)
     first = data()
-    await service.add_platform(
-        session=session,
-        settings=settings,
-        principal=Principal.operator(),
-        district_id=district.id,
-        data=first,
-    )
+    await add(session, settings, district.id, first)
     with pytest.raises(LtiError) as caught:
-        await service.add_platform(
-            session=session,
-            settings=settings,
-            principal=Principal.operator(),
-            district_id=district.id,
-            data=first,
-        )
+        await add(session, settings, district.id, first)
     assert caught.value.code == "platform_exists"
 
 
@@ -86,13 +85,7 @@ async def test_platform_urls_must_be_https(
 ) -> None:
     district = await factories.district(session)
     with pytest.raises(LtiError) as caught:
-        await service.add_platform(
-            session=session,
-            settings=settings,
-            principal=Principal.operator(),
-            district_id=district.id,
-            data=data(**{field: url}),
-        )
+        await add(session, settings, district.id, data(**{field: url}))
     assert caught.value.code == code
 
 
@@ -100,35 +93,17 @@ async def test_plain_http_loopback_needs_the_flag(session, settings: Settings) -
     district = await factories.district(session)
     strict = settings.model_copy(update={"allow_insecure_loopback": False})
     with pytest.raises(LtiError) as caught:
-        await service.add_platform(
-            session=session,
-            settings=strict,
-            principal=Principal.operator(),
-            district_id=district.id,
-            data=data("http://127.0.0.1:9999"),
-        )
+        await add(session, strict, district.id, data("http://127.0.0.1:9999"))
     assert caught.value.code == "insecure_url"
     assert "LER_ALLOW_INSECURE_LOOPBACK" in caught.value.message
-    platform = await service.add_platform(
-        session=session,
-        settings=settings,
-        principal=Principal.operator(),
-        district_id=district.id,
-        data=data("http://localhost:9999"),
-    )
+    platform = await add(session, settings, district.id, data("http://localhost:9999"))
     assert platform.issuer == "http://localhost:9999"
 
 
 async def test_district_admin_decides_own_deployments_only(session, settings: Settings) -> None:
     district = await factories.district(session)
     other = await factories.district(session)
-    platform = await service.add_platform(
-        session=session,
-        settings=settings,
-        principal=Principal.operator(),
-        district_id=district.id,
-        data=data(),
-    )
+    platform = await add(session, settings, district.id, data())
     await service.note_deployment(session=session, platform=platform, deployment_id="dep-9")
     outsider = Principal(roles=frozenset({Role.DISTRICT_ADMIN}), district_id=other.id, subject="x")
     with pytest.raises(Forbidden):
@@ -170,8 +145,32 @@ async def test_district_admin_decides_own_deployments_only(session, settings: Se
     )
 
 
-async def test_tool_urls_are_what_an_lms_admin_pastes(settings: Settings) -> None:
-    urls = service.tool_urls(settings)
-    assert urls["login_initiation_url"] == f"{settings.base_url}/lti/login"
-    assert urls["redirect_uri"] == f"{settings.base_url}/lti/launch"
-    assert urls["jwks_url"] == f"{settings.base_url}/lti/jwks"
+async def test_registering_again_updates_the_urls_and_keeps_decisions(
+    session, settings: Settings
+) -> None:
+    district = await factories.district(session)
+    first = data()
+    platform = await add(session, settings, district.id, first)
+    await service.decide_deployment(
+        session=session,
+        principal=Principal.operator(),
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        deployment_id="dep-1",
+        approve=False,
+    )
+    moved = replace(first, jwks_url="https://lms.example/keys", deployment_ids=["dep-1", "dep-2"])
+    again = await add(session, settings, district.id, moved, update=True)
+
+    assert again.id == platform.id and again.jwks_url == "https://lms.example/keys"
+    [view] = await service.list_platforms(
+        session=session, principal=Principal.operator(), district_id=district.id
+    )
+    assert [(d.deployment_id, d.status) for d in view.deployments] == [
+        ("dep-1", DeploymentStatus.REJECTED),
+        ("dep-2", DeploymentStatus.APPROVED),
+    ]
+    other = await factories.district(session)
+    with pytest.raises(LtiError) as caught:
+        await add(session, settings, other.id, moved, update=True)
+    assert caught.value.code == "platform_exists"

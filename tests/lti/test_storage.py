@@ -19,16 +19,7 @@ def page_config(html: str) -> dict[str, str]:
 async def test_state_goes_through_platform_storage_when_the_cookie_is_lost(
     browser: Browser, platform: FakeLms, live_server
 ) -> None:
-    response = await browser.client.get(
-        f"{live_server.url}/lti/login",
-        params={
-            "iss": platform.issuer,
-            "login_hint": "h",
-            "target_link_uri": f"{live_server.url}/lti/launch",
-            "client_id": platform.client_id,
-            "lti_storage_target": "_parent",
-        },
-    )
+    response = await browser.start(platform, lti_storage_target="_parent")
     assert response.status_code == 200
     assert "lti.put_data" in response.text
     stored = page_config(response.text)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -8,9 +8,7 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ler_plugin.lti.services import ServiceAccess, TokenCache, TokenEndpoint
-from tests.lti.advantage.lms import Key, Lms, Switchboard, new_rsa_key, serve
-
-ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+from tests.lti.advantage.lms import Key, Lms, Switchboard, members, new_rsa_key
 
 
 @pytest.fixture(scope="session")
@@ -23,32 +21,9 @@ def tool_key(tool_rsa: rsa.RSAPrivateKey) -> Key:
     return Key("tool-key-1", tool_rsa)
 
 
-def members(count: int) -> list[dict[str, object]]:
-    return [
-        {
-            "user_id": f"user-{n}",
-            "name": f"Teacher {n}",
-            "given_name": "Teacher",
-            "family_name": str(n),
-            "email": f"teacher{n}@district.example",
-            "roles": [ROLE + ("Instructor" if n == 0 else "Learner")],
-            **({"status": "Inactive"} if n == 4 else {}),
-        }
-        for n in range(count)
-    ]
-
-
 @pytest.fixture(scope="session")
 def platform_rsa() -> rsa.RSAPrivateKey:
     return new_rsa_key()
-
-
-@pytest.fixture(scope="session")
-def switchboard() -> Iterator[Switchboard]:
-    board = Switchboard()
-    with serve(board) as url:
-        board.url = url
-        yield board
 
 
 @pytest.fixture

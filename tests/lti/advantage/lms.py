@@ -1,10 +1,12 @@
 """An LMS that is not ours, on 127.0.0.1: Open edX's LTI 1.3 consumer plus its Advantage services.
 
-Open edX's `lti_consumer` (the lti-consumer-xblock package) signs launches, checks the client
-assertions at the token endpoint and verifies deep linking responses with the tool's public key;
-around it this module serves what the XBlock leaves to the LMS: a token endpoint, a paged NRPS
-roster, AGS line items/scores/results in Moodle's URL style (``?type_id=`` on every URL), a deep
-linking return URL, and a dynamic registration endpoint (Moodle or Canvas flavoured).
+Open edX's `lti_consumer` (the lti-consumer-xblock package) answers the OIDC authentication
+request and signs the launch, checks the client assertions at the token endpoint and verifies
+deep linking responses, with the tool's public key or with the tool's published JWKS; around it
+this module serves what the XBlock leaves to the LMS: the authentication endpoint (its form_post
+back to the tool), the platform's JWKS, a token endpoint, a paged NRPS roster, AGS line
+items/scores/results in Moodle's URL style (``?type_id=`` on every URL), a deep linking return
+URL, and a dynamic registration endpoint (Moodle or Canvas flavoured).
 It checks what real platforms check (audience, one-use jti, User-Agent, media types, Moodle's
 required score fields) so our side cannot pass by being lenient with itself.
 """
@@ -12,6 +14,7 @@ required score fields) so our side cannot pass by being lenient with itself.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import secrets
 import threading
@@ -20,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import uvicorn
@@ -28,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.conftest import free_port
@@ -113,6 +115,25 @@ def serve(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+
+
+def members(count: int) -> list[dict[str, object]]:
+    """A course roster: user-0 teaches, the others attend, user-4 has left (Inactive)."""
+    return [
+        {
+            "user_id": f"user-{n}",
+            "name": f"Teacher {n}",
+            "given_name": "Teacher",
+            "family_name": str(n),
+            "email": f"teacher{n}@district.example",
+            "roles": [ROLE + ("Instructor" if n == 0 else "Learner")],
+            **({"status": "Inactive"} if n == 4 else {}),
+        }
+        for n in range(count)
+    ]
+
+
 MOODLE_TYPE = "type_id=7"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
@@ -121,14 +142,21 @@ NRPS_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 
 @dataclass
 class Lms:
-    """The LMS state the tests look at; `url` is set once it is served."""
+    """The LMS state the tests look at; `url` is set once it is served.
 
-    tool_key: rsa.RSAPrivateKey
+    The tool's key is given either as a key (`tool_key`) or as its JWKS URL (`tool_jwks_url`,
+    fetched by the consumer at each check, as Open edX's "Keyset URL" mode does).
+    """
+
+    tool_key: rsa.RSAPrivateKey | None = None
+    tool_jwks_url: str | None = None
     tool_login_url: str = "http://127.0.0.1:9/lti/login"
     tool_launch_url: str = "http://127.0.0.1:9/lti/launch"
     client_id: str = field(default_factory=lambda: "edx-" + secrets.token_hex(4))
     deployment_id: str = "1"
     page_size: int = 2
+    # A broken platform whose last roster page links back to the first.
+    roster_loops: bool = False
     members: list[dict[str, Any]] = field(default_factory=list)
     granted_scopes: set[str] | None = None
     # Canvas refuses a token request naming a scope the developer key lacks; Open edX drops it.
@@ -136,7 +164,9 @@ class Lms:
     audience: str | None = None
     url: str = ""
     key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key)
+    key_id: str = "platform-key-1"
     token_requests: int = 0
+    jwks_hits: int = 0
     jtis: set[str] = field(default_factory=set)
     user_agents: list[str] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)
@@ -162,9 +192,10 @@ class Lms:
             client_id=self.client_id,
             deployment_id=self.deployment_id,
             rsa_key=private_pem(self.key),
-            rsa_key_id="platform-key-1",
+            rsa_key_id=self.key_id,
             redirect_uris=[self.tool_launch_url],
-            tool_key=public_pem(self.tool_key),
+            tool_key=public_pem(self.tool_key) if self.tool_key else None,
+            tool_keyset_url=self.tool_jwks_url,
         )
         consumer.enable_nrps(self.memberships_url)
         consumer.enable_ags(
@@ -172,6 +203,21 @@ class Lms:
         )
         consumer.enable_deep_linking(self.tool_launch_url, self.deep_link_return_url)
         return consumer
+
+    def rotate_key(self) -> None:
+        """The platform moves to a new signing key and stops publishing the old one."""
+        from lti_consumer.lti_1p3.key_handlers import PlatformKeyHandler
+
+        self.key, self.key_id = new_rsa_key(), f"platform-key-{secrets.token_hex(3)}"
+        self.consumer.key_handler = PlatformKeyHandler(private_pem(self.key), self.key_id)
+
+    @property
+    def auth_login_url(self) -> str:
+        return f"{self.url}/auth"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.url}/jwks"
 
     @property
     def token_url(self) -> str:
@@ -202,6 +248,8 @@ class Lms:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/auth", self.authenticate, methods=["GET", "POST"]),
+                Route("/jwks", self.publish_jwks),
                 Route("/oauth2/access_token", self.token, methods=["POST"]),
                 Route("/api/Courses/PD-101/Memberships", self.roster_page, methods=["GET"]),
                 Route("/api/Courses/PD-101/Memberships/{page:int}", self.roster_page),
@@ -231,6 +279,38 @@ class Lms:
         self.user_agents.append(agent)
         return agent.startswith("ler-plugin/")
 
+    async def authenticate(self, request: Request) -> Response:
+        """The OIDC authentication endpoint: the consumer checks the tool's request and signs the
+        launch, which the browser form_posts to the tool's redirect_uri."""
+        params = dict(request.query_params)
+        if request.method == "POST":
+            params.update({k: str(v) for k, v in (await request.form()).items()})
+        try:
+            answer = self.consumer.generate_launch_request(params)
+        except Exception as exc:
+            return PlainTextResponse(f"authentication refused: {exc!r}", status_code=400)
+        action = html.escape(params["redirect_uri"], quote=True)
+        fields = "".join(
+            f'<input type="hidden" name="{name}" value="{html.escape(value, quote=True)}">'
+            for name, value in answer.items()
+        )
+        return HTMLResponse(
+            f'<form method="post" action="{action}">{fields}</form>'
+            "<script>document.forms[0].submit()</script>"
+        )
+
+    async def publish_jwks(self, request: Request) -> Response:
+        self.jwks_hits += 1
+        return JSONResponse(self.jwks)
+
+    def tool_claims(self, token: str, audience: str) -> dict[str, Any]:
+        """The consumer's own check of a JWT signed by the tool, then the audience."""
+        claims: dict[str, Any] = self.consumer.tool_jwt.validate_and_decode(token)
+        aud = claims.get("aud")
+        if audience not in (aud if isinstance(aud, list) else [aud]):
+            raise ValueError(f"aud is {aud!r}, not {audience}")
+        return claims
+
     async def token(self, request: Request) -> Response:
         if not self._agent_ok(request):
             return JSONResponse({"error": "user agent required"}, status_code=400)
@@ -239,11 +319,8 @@ class Lms:
         try:
             # Open edX's own checks: required parameters, grant type, signature by the tool's key.
             answer = self.consumer.access_token(form)
-            claims = jwt.decode(
-                str(form["client_assertion"]),
-                self.tool_key.public_key(),
-                algorithms=["RS256"],
-                audience=self.audience or self.token_url,
+            claims = self.tool_claims(
+                str(form["client_assertion"]), self.audience or self.token_url
             )
         except Exception as exc:
             return JSONResponse(
@@ -317,8 +394,9 @@ class Lms:
         page = int(request.path_params.get("page", 0))
         chunk = self.members[page * self.page_size : (page + 1) * self.page_size]
         headers = {}
-        if (page + 1) * self.page_size < len(self.members):
-            next_url = f"{self.url}/api/Courses/PD-101/Memberships/{page + 1}?{MOODLE_TYPE}"
+        if (page + 1) * self.page_size < len(self.members) or self.roster_loops:
+            following = 0 if self.roster_loops else page + 1
+            next_url = f"{self.url}/api/Courses/PD-101/Memberships/{following}?{MOODLE_TYPE}"
             headers["Link"] = f'<{next_url}>; rel="next"'
         body = {
             "id": request.url._url,
@@ -414,9 +492,7 @@ class Lms:
         token = str(form.get("JWT", ""))
         try:
             items = self.consumer.check_and_decode_deep_linking_token(token)
-            claims = jwt.decode(
-                token, self.tool_key.public_key(), algorithms=["RS256"], audience=self.url
-            )
+            claims = self.tool_claims(token, self.url)
         except Exception as exc:
             return PlainTextResponse(f"rejected: {exc!r}", status_code=400)
         self.deep_link_items.append(items)
@@ -477,49 +553,3 @@ class Lms:
 
 
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
-
-
-def launch(platform: Lms, *, message_type: str = "LtiResourceLinkRequest") -> dict[str, Any]:
-    """Run the consumer's OIDC third-party login and launch; returns the verified id_token claims.
-
-    The tool's side of the login (state, nonce, redirect_uri) is played here until the tool's
-    own /lti/login and /lti/launch take it over.
-    """
-    configure_django()
-    from lti_consumer.data import Lti1p3LaunchData
-
-    data = Lti1p3LaunchData(
-        user_id="instructor-1",
-        user_role="instructor",
-        config_id=secrets.token_hex(4),
-        resource_link_id="block-v1:PD+101+2026+type@lti_consumer+block@award",
-        message_type=message_type,
-        context_id="PD-101",
-    )
-    login = parse_qs(urlsplit(platform.consumer.prepare_preflight_url(data)).query)
-    assert login["iss"] == [platform.url] and login["client_id"] == [platform.client_id]
-    nonce = secrets.token_urlsafe(12)
-    platform.consumer.set_user_data(
-        user_id="instructor-1", role="instructor", full_name="Dana Facilitator"
-    )
-    platform.consumer.set_resource_link_claim(data.resource_link_id)
-    platform.consumer.set_context_claim("PD-101", context_title="Literacy PD")
-    signed = platform.consumer.generate_launch_request(
-        {
-            "client_id": platform.client_id,
-            "redirect_uri": platform.tool_launch_url,
-            "state": "s-" + nonce,
-            "nonce": nonce,
-            "lti_message_hint": login["lti_message_hint"][0],
-        }
-    )
-    jwk = platform.jwks["keys"][0]
-    claims = jwt.decode(
-        signed["id_token"],
-        jwt.PyJWK(jwk).key,
-        algorithms=["RS256"],
-        audience=platform.client_id,
-        issuer=platform.url,
-    )
-    assert claims["nonce"] == nonce
-    return claims

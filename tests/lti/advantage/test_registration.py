@@ -55,6 +55,14 @@ def register_path(settings: Settings, slug: str) -> str:
     return f"/lti/register/{slug}/{registration_key(settings.secret_key, slug)}"
 
 
+def from_the_lms(lms: Lms) -> dict[str, str]:
+    """The query an LMS adds when it opens the registration URL."""
+    return {
+        "openid_configuration": lms.openid_configuration_url,
+        "registration_token": lms.registration_token,
+    }
+
+
 async def stored(
     session_factory: async_sessionmaker[AsyncSession], lms: Lms
 ) -> tuple[Platform | None, list[Deployment], list[AuditEvent]]:
@@ -91,10 +99,7 @@ async def test_moodle_style_registration_stores_platform_and_deployment(
         tool,
         settings,
         register_path(settings, slug),
-        {
-            "openid_configuration": lms.openid_configuration_url,
-            "registration_token": lms.registration_token,
-        },
+        from_the_lms(lms),
     )
 
     assert response.status_code == 200, response.text
@@ -144,10 +149,7 @@ async def test_canvas_style_registration_sends_placements_and_waits_for_the_depl
         tool,
         settings,
         register_path(settings, slug),
-        {
-            "openid_configuration": lms.openid_configuration_url,
-            "registration_token": lms.registration_token,
-        },
+        from_the_lms(lms),
     )
 
     assert response.status_code == 200, response.text
@@ -178,10 +180,7 @@ async def test_refusals_are_named(
     lms: Lms,
 ) -> None:
     slug = await new_district(session_factory)
-    good = {
-        "openid_configuration": lms.openid_configuration_url,
-        "registration_token": lms.registration_token,
-    }
+    good = from_the_lms(lms)
     wrong_key = f"/lti/register/{slug}/{'0' * 32}"
     assert "lti_registration_bad_key" in await registration_error(
         tool, settings, wrong_key, good, 403
@@ -223,10 +222,7 @@ async def test_registering_again_updates_and_another_district_cannot_take_it(
     lms: Lms,
 ) -> None:
     slug = await new_district(session_factory)
-    params = {
-        "openid_configuration": lms.openid_configuration_url,
-        "registration_token": lms.registration_token,
-    }
+    params = from_the_lms(lms)
     for _ in range(2):
         response = await open_registration(tool, settings, register_path(settings, slug), params)
         assert response.status_code == 200, response.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
@@ -21,7 +22,8 @@ from ler_plugin.lti.artifacts import (
     settings_list,
     tool_urls,
 )
-from ler_plugin.lti.services import TOOL_SCOPES, LtiServiceError
+from ler_plugin.lti.errors import LtiServiceError
+from ler_plugin.lti.services import TOOL_SCOPES
 from tests import factories
 from tests.lti.advantage.lms import configure_django
 
@@ -56,6 +58,23 @@ def test_canvas_key_uses_the_urls_the_tool_serves() -> None:
     body = registration_request(tool_urls("https://pd.district.example"))
     assert body["initiate_login_uri"] == key["oidc_initiation_url"]
     assert body["jwks_uri"] == key["public_jwk_url"]
+
+
+async def test_every_url_an_admin_pastes_is_served_by_the_tool(live_server) -> None:  # type: ignore[no-untyped-def]
+    pasted = tool_urls(live_server.url).pasted()
+    assert set(pasted.values()) == {
+        f"{live_server.url}/lti/login",
+        f"{live_server.url}/lti/launch",
+        f"{live_server.url}/lti/jwks",
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        for label, url in pasted.items():
+            if url.endswith("/jwks"):
+                response = await http.get(url)
+                assert response.status_code == 200 and response.json()["keys"], label
+            else:  # an empty login or launch is refused by name, not missing
+                response = await http.post(url, data={})
+                assert response.status_code == 400 and "<code>bad_" in response.text, label
 
 
 def test_open_edx_labels_are_the_xblocks_own_fields() -> None:

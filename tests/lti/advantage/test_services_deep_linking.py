@@ -14,7 +14,8 @@ from ler_plugin.lti.deep_linking import (
     pd_credit_link,
     response_jwt,
 )
-from ler_plugin.lti.services import LtiServiceError
+from ler_plugin.lti.errors import LtiError, LtiServiceError
+from ler_plugin.lti.models import Platform
 from tests.lti.advantage.htmlform import read_form
 from tests.lti.advantage.lms import Key, Lms
 
@@ -101,3 +102,24 @@ def test_content_items_are_checked() -> None:
         pd_credit_link(title="x", url="https://w.example/l", score_maximum=Decimal(0))
     plain = pd_credit_link(title="x", url="https://w.example/l")
     assert plain == {"type": "ltiResourceLink", "title": "x", "url": "https://w.example/l"}
+
+
+def test_the_return_comes_from_a_deep_linking_launch_of_that_platform() -> None:
+    platform = Platform(id=7, issuer="https://lms.example", client_id="c-1")
+    context = {
+        "platform_id": "7",
+        "deployment_id": "d-1",
+        "deep_link_return_url": "https://lms.example/dl/return",
+        "deep_link_data": "opaque",
+    }
+    back = DeepLinkReturn.of(platform, context)
+    assert back == DeepLinkReturn(
+        "c-1", "https://lms.example", "d-1", "https://lms.example/dl/return", "opaque"
+    )
+    for wrong in (
+        {k: v for k, v in context.items() if k != "deep_link_return_url"},
+        {**context, "platform_id": "8"},
+    ):
+        with pytest.raises(LtiError) as caught:
+            DeepLinkReturn.of(platform, wrong)
+        assert caught.value.code == "not_deep_linking"

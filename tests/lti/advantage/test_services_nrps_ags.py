@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from ler_plugin.lti import ags, nrps
+from ler_plugin.lti.errors import LtiServiceError
 from ler_plugin.lti.services import (
     SCOPE_NRPS,
     SCOPE_SCORE,
-    LtiServiceError,
     ServiceAccess,
     TokenCache,
     TokenEndpoint,
@@ -37,6 +37,16 @@ async def test_roster_follows_every_page_with_the_url_as_given(
     # Three pages, one token: the client assertion was checked once by Open edX's code.
     assert lms.token_requests == 1
     assert all(agent.startswith("ler-plugin/") for agent in lms.user_agents)
+
+
+async def test_a_roster_that_links_back_to_a_page_it_sent_is_stopped(
+    access: ServiceAccess, lms: Lms
+) -> None:
+    lms.roster_loops = True
+    with pytest.raises(LtiServiceError) as caught:
+        await nrps.fetch_roster(access, lms.memberships_url)
+    assert caught.value.code == "lti_nrps_paging_loop"
+    assert "stopped after 2" in caught.value.message
 
 
 async def test_tokens_are_cached_per_scope_set_and_renewed_before_expiry(
