@@ -53,6 +53,15 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed.",
     )
+    token_requests_per_minute: int = Field(
+        default=20, ge=1, description="Provider token requests per client id (and 3x per address)."
+    )
+    launches_per_minute: int = Field(
+        default=120, ge=1, description="LTI logins and launches per client address."
+    )
+    badge_posts_per_minute: int = Field(
+        default=600, ge=1, description="postBadge calls per provider."
+    )
     max_body_bytes: int = Field(
         default=12 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
     )

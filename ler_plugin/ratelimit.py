@@ -10,7 +10,7 @@ import math
 import time
 
 from sqlalchemy import BigInteger, Integer, String, delete
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ler_plugin.db import Base, upsert_insert
@@ -62,3 +62,12 @@ async def sweep(session: AsyncSession) -> int:
         delete(RateCounter).where(RateCounter.ends_at < int(time.time()))
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def count(
+    factory: async_sessionmaker[AsyncSession], key: str, *, limit: int, per_seconds: int = 60
+) -> None:
+    """Count one request in its own committed transaction, so a refused or failed request
+    still counts (it is often the attempts that fail that a limit is for)."""
+    async with factory() as session, session.begin():
+        await hit(session, key, limit=limit, per_seconds=per_seconds)

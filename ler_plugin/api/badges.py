@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from ler_plugin import ratelimit
 from ler_plugin.api.context import Info
 from ler_plugin.api.wallet import Record
 from ler_plugin.badges import models
@@ -265,9 +266,15 @@ class BadgeMutation:
     @strawberry.mutation(description="A provider posts a badge for one of its issuers.")
     async def post_badge(self, info: Info, input: BadgeSubmission) -> BadgeIntake:
         session = info.context.session
+        principal = info.context.need_principal()
+        await ratelimit.count(
+            info.context.request.app.state.session_factory,
+            f"post_badge:provider:{principal.provider_id or principal.subject}",
+            limit=info.context.settings.badge_posts_per_minute,
+        )
         result = await badges.post_badge(
             session=session,
-            principal=info.context.need_principal(),
+            principal=principal,
             submission=input.to_domain(),
             policy=FetchPolicy.from_settings(info.context.settings),
         )

@@ -13,12 +13,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ler_plugin import ratelimit
 from ler_plugin.config import Settings
 from ler_plugin.lti import keys as tool_keys
 from ler_plugin.lti import launch as launches
 from ler_plugin.lti import login as logins
 from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.jwks import PlatformKeyCache
+from ler_plugin.web.middleware import client_address
 from ler_plugin.web.session import start_session
 
 log = logging.getLogger(__name__)
@@ -130,9 +132,21 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-async def _guarded(request: Request, work: Any) -> Response:
+async def _guarded(request: Request, work: Any, *, limited: bool = True) -> Response:
     """Run one unit of work; what was written before a refusal (a pending deployment, a used
-    state, fetched keys) is kept, and a refusal becomes a page, never a trace."""
+    state, fetched keys) is kept, and a refusal becomes a page, never a trace. Logins and
+    launches are rate-limited per client address."""
+    if limited:
+        try:
+            await ratelimit.count(
+                request.app.state.session_factory,
+                f"launch:ip:{client_address(request)}",
+                limit=_settings(request).launches_per_minute,
+            )
+        except ratelimit.RateLimited as exc:
+            page = error_page(LtiError("rate_limited", exc.message, status=429))
+            page.headers["Retry-After"] = str(exc.retry_after)
+            return page
     session: AsyncSession
     async with request.app.state.session_factory() as session:
         try:
@@ -227,7 +241,7 @@ async def jwks(request: Request) -> Response:
         body = await tool_keys.published_jwks(session=session, settings=settings)
         return JSONResponse(body, headers={"cache-control": "public, max-age=300"})
 
-    return await _guarded(request, work)
+    return await _guarded(request, work, limited=False)
 
 
 def routes() -> list[Route]:

@@ -166,6 +166,13 @@ async def _json(send: Send, status: int, body: dict[str, Any], request_id: str) 
     await send({"type": "http.response.body", "body": payload})
 
 
+def client_address(request: Request) -> str:
+    """The client's address as `RequestMiddleware` worked it out (trusted proxies honoured)."""
+    return str(
+        getattr(request.state, "client_ip", None) or (request.client.host if request.client else "")
+    )
+
+
 def request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 

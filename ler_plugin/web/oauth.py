@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ler_plugin import ratelimit
 from ler_plugin.errors import LerError
 from ler_plugin.providers import service as providers
 from ler_plugin.sessions import issue_token
+from ler_plugin.web.middleware import client_address
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -65,6 +67,15 @@ async def token(request: Request) -> JSONResponse:
     if not client_id or not client_secret:
         return _error("invalid_client", "client_id and client_secret are required", 401, True)
     settings = request.app.state.settings
+    per_minute = settings.token_requests_per_minute
+    try:
+        factory = request.app.state.session_factory
+        await ratelimit.count(factory, f"token:ip:{client_address(request)}", limit=3 * per_minute)
+        await ratelimit.count(factory, f"token:client:{client_id[:100]}", limit=per_minute)
+    except ratelimit.RateLimited as exc:
+        response = _error("slow_down", exc.message, 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     async with request.app.state.session_factory() as session:
         try:
             principal = await providers.authenticate_client(
