@@ -25,7 +25,7 @@ from ler_plugin.errors import LerError
 from ler_plugin.fetch import FetchPolicy, guarded_async_client
 from ler_plugin.lti.services import TokenCache
 from ler_plugin.principal import Principal
-from ler_plugin.web import demo_lms, lti, lti_registration, pages
+from ler_plugin.web import demo_lms, facilitator, lti, lti_registration, pages
 from ler_plugin.web.middleware import RequestMiddleware, configure_logging
 from ler_plugin.web.session import principal_from_request
 
@@ -141,6 +141,7 @@ def build_app(settings: Settings) -> Starlette:
             Route("/graphql", WithSession(GraphQLApp(settings)), methods=["GET", "POST"]),
             *lti_registration.routes(),
             *pages.routes(),
+            *facilitator.routes(),
             *lti.routes(),
             *demo_lms.routes(settings),
         ],
