@@ -153,7 +153,7 @@ async def test_numbers_equal_the_records(live_server, ours: District) -> None:  
     assert sum(Decimal(v[0]) for v in months.values()) == Decimal("12.75")
     assert '<span id="waiting-count">1</span>' in html  # the submitted one
     # The charts are inline SVG with a text equivalent, and no script of their own.
-    assert html.count('<svg viewBox="0 0 400') == 3 and "<script>" not in html
+    assert html.count('<svg viewBox="0 0 600') == 3 and "<script>" not in html
 
     export = await get(live_server, "/app/dashboard/export/school.csv", ours.admin)
     assert export.status_code == 200
