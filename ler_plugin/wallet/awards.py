@@ -230,56 +230,23 @@ async def award(
     data = check_input(data)
     if not members:
         raise WalletError("nobody_selected", "tick at least one attendee to award")
-    activity = activity_key(data.title)
-    result = AwardResult(activity=activity)
+    result = AwardResult(activity=activity_key(data.title))
+    members = list({m.user_id: m for m in members}.values())  # a member ticked twice: once
+    try:
+        for member in members:
+            result.outcomes.append(
+                await _award_one(session, principal, course, member, data, result.activity)
+            )
+        await session.flush()
+    except IntegrityError:
+        # The same award sent twice at once: the unique source keys stopped the second one.
+        raise WalletError(
+            "award_conflict",
+            "another award of this activity was being saved at the same moment; send it again "
+            "(nobody is awarded twice)",
+            status=409,
+        ) from None
     platform = course.platform
-    for member in members:
-        teacher = await teacher_for_member(session=session, platform=platform, member=member)
-        principal.require_district(teacher.district_id)
-        wallet = await session.scalar(select(Wallet).where(Wallet.teacher_id == teacher.id))
-        if wallet is None:
-            raise WalletError("wallet_not_found", f"{teacher.display_name} has no wallet")
-        outcome = MemberOutcome(member.user_id, display_name(member), teacher.id)
-        key = source_key(platform.id, course.context_id, activity, member.user_id)
-        wanted = [(RecordKind.PD_HOURS, data.title, key)]
-        if data.badge_name:
-            badge_key = source_key(
-                platform.id, course.context_id, activity + ":badge", member.user_id
-            )
-            wanted.append((RecordKind.BADGE, data.badge_name, badge_key))
-        held = set(
-            await session.scalars(
-                select(Record.source_key).where(
-                    Record.wallet_id == wallet.id, Record.source_key.in_([k for *_, k in wanted])
-                )
-            )
-        )
-        for kind, title, record_key in wanted:
-            if record_key in held:
-                continue
-            fields = _record_input(data, kind, title, record_key)
-            session.add(
-                Record(
-                    wallet_id=wallet.id,
-                    district_id=teacher.district_id,
-                    kind=fields.kind,
-                    source=fields.source,
-                    status=fields.status,
-                    visibility=fields.visibility,
-                    title=fields.title,
-                    description=f"Awarded in {course.context_title or course.context_id}",
-                    category=fields.category,
-                    skills=[],
-                    completed_on=fields.completed_on,
-                    clock_hours=fields.clock_hours,
-                    ceus=fields.ceus,
-                    source_key=record_key,
-                )
-            )
-        outcome.created = key not in held
-        outcome.already_awarded = key in held
-        result.outcomes.append(outcome)
-    await session.flush()
     record_event(
         session,
         "record:lms_award:create",
@@ -289,7 +256,7 @@ async def award(
         subject_type="lti_context",
         subject_id=course.context_id,
         platform_id=platform.id,
-        activity=activity,
+        activity=result.activity,
         title=data.title,
         clock_hours=str(data.clock_hours),
         selected=len(members),
@@ -298,6 +265,60 @@ async def award(
         badge=data.badge_name,
     )
     return result
+
+
+async def _award_one(
+    session: AsyncSession,
+    principal: Principal,
+    course: Course,
+    member: nrps.Member,
+    data: AwardInput,
+    activity: str,
+) -> MemberOutcome:
+    platform = course.platform
+    teacher = await teacher_for_member(session=session, platform=platform, member=member)
+    principal.require_district(teacher.district_id)
+    wallet = await session.scalar(select(Wallet).where(Wallet.teacher_id == teacher.id))
+    if wallet is None:
+        raise WalletError("wallet_not_found", f"{teacher.display_name} has no wallet")
+    outcome = MemberOutcome(member.user_id, display_name(member), teacher.id)
+    key = source_key(platform.id, course.context_id, activity, member.user_id)
+    wanted = [(RecordKind.PD_HOURS, data.title, key)]
+    if data.badge_name:
+        badge_key = source_key(platform.id, course.context_id, activity + ":badge", member.user_id)
+        wanted.append((RecordKind.BADGE, data.badge_name, badge_key))
+    held = set(
+        await session.scalars(
+            select(Record.source_key).where(
+                Record.wallet_id == wallet.id, Record.source_key.in_([k for *_, k in wanted])
+            )
+        )
+    )
+    for kind, title, record_key in wanted:
+        if record_key in held:
+            continue
+        fields = _record_input(data, kind, title, record_key)
+        session.add(
+            Record(
+                wallet_id=wallet.id,
+                district_id=teacher.district_id,
+                kind=fields.kind,
+                source=fields.source,
+                status=fields.status,
+                visibility=fields.visibility,
+                title=fields.title,
+                description=f"Awarded in {course.context_title or course.context_id}",
+                category=fields.category,
+                skills=[],
+                completed_on=fields.completed_on,
+                clock_hours=fields.clock_hours,
+                ceus=fields.ceus,
+                source_key=record_key,
+            )
+        )
+    outcome.created = key not in held
+    outcome.already_awarded = key in held
+    return outcome
 
 
 async def teacher_for_member(

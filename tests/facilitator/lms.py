@@ -55,6 +55,8 @@ class CourseLms:
     members: list[dict[str, Any]] = field(default_factory=list)
     page_size: int = 2
     refuse_scores_for: set[str] = field(default_factory=set)
+    refuse_tokens: bool = False
+    gradebook_down: bool = False
     tokens: set[str] = field(default_factory=set)
     roster_pages: int = 0
     line_items: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -147,6 +149,10 @@ class CourseLms:
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
+        if self.refuse_tokens:
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": "key unknown"}, 401
+            )
         try:
             claims = self.tool_claims(str(form["client_assertion"]), self.token_url)
         except Exception as exc:
@@ -180,6 +186,8 @@ class CourseLms:
     async def line_items_view(self, request: Request) -> Response:
         if refused := self._refused(request):
             return refused
+        if self.gradebook_down:
+            return PlainTextResponse("maintenance", 503)
         if request.method == "POST":
             if request.headers.get("content-type") != LINEITEM_TYPE:
                 return PlainTextResponse("wrong content type", 415)

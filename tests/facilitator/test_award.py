@@ -212,3 +212,41 @@ async def test_bad_award_input_names_the_field(course: CourseLms, browser: Brows
     assert response.status_code == 400
     assert "clock hours must be a number" in response.text.lower()
     assert 'href="#title"' in response.text
+
+
+async def test_a_roster_the_lms_will_not_give_is_explained(
+    course: CourseLms, browser: Browser
+) -> None:
+    course.refuse_tokens = True
+    session = await launch(browser, course)
+    response = await page(browser.client, f"{browser.tool}/app/facilitator", session)
+    assert response.status_code == 200
+    assert "The roster could not be read from the LMS" in response.text
+    assert "refused our client assertion" in response.text
+
+
+async def test_a_gradebook_outage_fails_every_score_but_keeps_the_records(
+    course: CourseLms, browser: Browser, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    course.gradebook_down = True
+    session = await launch(browser, course)
+    token = csrf((await page(browser.client, f"{browser.tool}/app/facilitator", session)).text)
+    chosen = [m["user_id"] for m in course.members[1:3]]
+    response = await browser.client.post(
+        f"{browser.tool}/app/facilitator",
+        params={"session": session},
+        data=award_form(token, chosen),
+    )
+    assert response.status_code == 200, response.text
+    assert response.text.count("Score refused") == 2
+    assert "failed on the platform" in response.text
+    assert len(await awarded(session_factory, course)) == 2
+    # Once the gradebook is back, sending the same award again delivers the scores only.
+    course.gradebook_down = False
+    again = await browser.client.post(
+        f"{browser.tool}/app/facilitator",
+        params={"session": session},
+        data=award_form(token, chosen),
+    )
+    assert again.text.count("Already awarded") == 2 and again.text.count("Score sent") == 2
+    assert len(await awarded(session_factory, course)) == 2
