@@ -106,3 +106,12 @@ def str_enum(enum_cls: type[Any], name: str) -> Any:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def upsert_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that can take ``ON CONFLICT`` clauses: both databases spell them the same, but
+    SQLAlchemy builds them per dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -10,12 +10,10 @@ import math
 import time
 
 from sqlalchemy import BigInteger, Integer, String, delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ler_plugin.db import Base
+from ler_plugin.db import Base, upsert_insert
 from ler_plugin.errors import LerError
 
 
@@ -43,10 +41,8 @@ async def hit(session: AsyncSession, key: str, *, limit: int, per_seconds: int) 
     """Count one request for ``key``; raise `RateLimited` past ``limit`` in the window."""
     now = time.time()
     window = int(now // per_seconds)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(RateCounter)
+        upsert_insert(session, RateCounter)
         .values(key=key, window_index=window, hits=1, ends_at=(window + 1) * per_seconds)
         .on_conflict_do_update(
             index_elements=["key", "window_index"], set_={"hits": RateCounter.hits + 1}

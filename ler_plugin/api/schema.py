@@ -11,9 +11,11 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
+from ler_plugin.api.badges import BadgeMutation, BadgeQuery
 from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
 from ler_plugin.api.limits import limit_extensions
+from ler_plugin.api.providers import ProviderQuery
 from ler_plugin.api.wallet import WalletQuery
 
 
@@ -37,7 +39,8 @@ class ViewerQuery:
 
 
 # Each room contributes a query (and mutation) type: add yours to the tuple.
-Query = merge_types("Query", (ViewerQuery, WalletQuery))
+Query = merge_types("Query", (ViewerQuery, WalletQuery, BadgeQuery, ProviderQuery))
+Mutation = merge_types("Mutation", (BadgeMutation,))
 
 
 class Schema(strawberry.Schema):
@@ -54,6 +57,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         extensions.insert(0, DisableIntrospection)
     return Schema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=production),
         extensions=extensions,
     )

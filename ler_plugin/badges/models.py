@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ler_plugin.db import Base, utcnow
@@ -43,6 +44,13 @@ class Badge(Base):
     report: Mapped[dict[str, Any]]
     credential: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The credit accepted at intake, kept here so a claim that lands later counts the same.
+    clock_hours: Mapped[Decimal | None]
+    ceus: Mapped[Decimal | None]
+    category: Mapped[str | None] = mapped_column(String(64))
+    # Why the credit needs a person's review (a teacher's own figure, a converted unit).
+    credit_note: Mapped[str | None] = mapped_column(Text)
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PendingClaim(Base):

@@ -84,9 +84,6 @@ def report_from_ob3(result: Ob3Result, fmt: Format) -> VerificationReport:
     """The common report of an OB 3.0 / CLR result; only terms that survived expansion are kept."""
     issuer = result.issuer or {}
     achievement = result.achievement or {}
-    recipient = result.recipient or {}
-    identifiers = recipient.get("identifiers") or []
-    first_identifier = identifiers[0] if identifiers else {}
     image = achievement.get("image")
     criteria = achievement.get("criteria")
     report = VerificationReport(
@@ -121,13 +118,7 @@ def report_from_ob3(result: Ob3Result, fmt: Format) -> VerificationReport:
             if isinstance(achievement.get("alignment"), list)
             else [],
         ),
-        recipient=RecipientSummary(
-            identity=_text(first_identifier.get("identityHash")) or _text(recipient.get("id")),
-            type=_text(first_identifier.get("identityType"))
-            or ("id" if recipient.get("id") else None),
-            hashed=bool(first_identifier.get("hashed")),
-            salt=_text(first_identifier.get("salt")),
-        ),
+        recipient=_ob3_recipient(result.recipient or {}),
         raw=result.credential,
     )
     return report
@@ -142,3 +133,18 @@ def verify_path_or_url(
     except BadgeError as exc:
         return _failed("ob2", exc.code, exc.message)
     return verify_badge(badge, policy=policy, recipient_identities=recipient_identities)
+
+
+def _ob3_recipient(recipient: dict[str, Any]) -> RecipientSummary:
+    """The email an OB 3.0 credential names (an identifier, maybe hashed, or a mailto: subject)."""
+    for entry in recipient.get("identifiers") or []:
+        value = entry.get("identityHash")
+        if entry.get("identityType") in ("emailAddress", "email") and isinstance(value, str):
+            hashed = bool(entry.get("hashed", value.startswith("sha256$")))
+            return RecipientSummary(
+                identity=value, type="email", hashed=hashed, salt=_text(entry.get("salt"))
+            )
+    subject = recipient.get("id")
+    if isinstance(subject, str) and subject.lower().startswith("mailto:"):
+        return RecipientSummary(identity=subject[len("mailto:") :], type="email")
+    return RecipientSummary(identity=_text(subject), type="id" if subject else None)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from ler_plugin.cli import backup, db, district, keys, lti_config, platform, schema, serve
+from ler_plugin.cli import (
+    backup,
+    badges,
+    db,
+    district,
+    keys,
+    lti_config,
+    platform,
+    provider,
+    schema,
+    serve,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -21,6 +32,8 @@ app.add_typer(district.app, name="district")
 app.add_typer(lti_config.app, name="lti")
 app.add_typer(platform.app, name="platform")
 app.add_typer(keys.app, name="keys")
+app.add_typer(provider.app, name="provider")
+app.add_typer(badges.app, name="badges")
 
 
 def main() -> None:

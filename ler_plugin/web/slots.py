@@ -5,11 +5,12 @@
 - `explain_records`: why each record counts toward renewal or not. Today: from the record's
   status; the credit engine should replace it with the rule that applied.
 - `reverify_badges`: a live re-verification of each badge on the public share page (the badges
-  room's verifier, through fetch.py). Today: the stored verification result is shown as is.
+  room's verifier, through fetch.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.badges.models import Badge
+from ler_plugin.badges.service import verify_again
 from ler_plugin.config import Settings
+from ler_plugin.fetch import FetchPolicy
 from ler_plugin.principal import Principal
 from ler_plugin.wallet.models import Record, RecordStatus, Teacher
 
@@ -90,8 +93,18 @@ async def explain_records(
 async def reverify_badges(
     *, session: AsyncSession, settings: Settings, badges: list[Badge]
 ) -> dict[int, BadgeCheck]:
-    """SLOT (badges): verify each badge again, live; keyed by badge id. Today: nothing re-checked."""
-    return {}
+    """Verify each badge again, live (through the guarded fetcher), keyed by badge id."""
+    policy = FetchPolicy.from_settings(settings)
+    reports = await asyncio.gather(*(verify_again(badge, policy=policy) for badge in badges))
+    return {
+        badge.id: BadgeCheck(
+            valid=report.valid,
+            checked_at=report.checked_at,
+            problem=report.errors[0].message if report.errors else None,
+        )
+        for badge, report in zip(badges, reports, strict=True)
+        if report is not None
+    }
 
 
 async def badges_for(*, session: AsyncSession, records: list[Record]) -> dict[int, Badge]:
