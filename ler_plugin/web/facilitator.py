@@ -139,9 +139,20 @@ async def _facilitator(
         result=result,
         categories=CATEGORIES,
         today=dt.date.today().isoformat(),
+        preset=_preset(ctx),
         is_learner=awards.is_learner,
         display_name=awards.display_name,
     )
+
+
+def _preset(ctx: PageContext) -> dict[str, str]:
+    """The activity a deep-linked link names in its custom parameters (pd_title, pd_hours,
+    pd_category), when the launch kept them in the session as ``custom_<name>``."""
+    context = ctx.principal.context
+    return {
+        name: context.get(f"custom_pd_{key}", "")
+        for name, key in (("title", "title"), ("clock_hours", "hours"), ("category", "category"))
+    }
 
 
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ler_plugin.audit import AuditEvent
 from ler_plugin.lti.models import Platform
+from ler_plugin.sessions import issue_token, read_token
 from ler_plugin.wallet.models import (
     Record,
     RecordKind,
@@ -250,3 +252,20 @@ async def test_a_gradebook_outage_fails_every_score_but_keeps_the_records(
     )
     assert again.text.count("Already awarded") == 2 and again.text.count("Score sent") == 2
     assert len(await awarded(session_factory, course)) == 2
+
+
+async def test_a_deep_linked_activity_fills_the_form(
+    course: CourseLms, browser: Browser, live_server
+) -> None:  # type: ignore[no-untyped-def]
+    launched = read_token(live_server.settings, await launch(browser, course))
+    context = {
+        **launched.context,
+        "custom_pd_title": "Phonics lab",
+        "custom_pd_hours": "2.50",
+        "custom_pd_category": "literacy",
+    }
+    session = issue_token(live_server.settings, replace(launched, context=context))
+    response = await page(browser.client, f"{browser.tool}/app/facilitator", session)
+    assert 'name="title" type="text" maxlength="500" required value="Phonics lab"' in response.text
+    assert 'value="2.50"' in response.text
+    assert '<option value="literacy" selected>' in response.text
