@@ -19,7 +19,13 @@ from ler_plugin.districts.models import School
 from ler_plugin.lti.models import Deployment, DeploymentStatus, Platform
 from ler_plugin.principal import Principal, Role
 from ler_plugin.sessions import issue_token
-from ler_plugin.wallet.models import RecordSource, RecordStatus, SchoolMembership, Visibility
+from ler_plugin.wallet.models import (
+    License,
+    RecordSource,
+    RecordStatus,
+    SchoolMembership,
+    Visibility,
+)
 from tests import factories
 from tests.facilitator.conftest import csrf
 
@@ -48,6 +54,18 @@ async def make_district(
         teacher = await factories.teacher(session, district.id, name="Ada Lovelace")
         loner = await factories.teacher(session, district.id, name="Grace Hopper")
         session.add(SchoolMembership(teacher_id=teacher.id, school_id=school.id, primary=True))
+        # Renewal due in seven months (Texas cycles end in the birth month) with a sliver of
+        # the 150 hours Texas asks: at risk.
+        teacher.birth_month = (today + dt.timedelta(days=210)).month
+        session.add(
+            License(
+                teacher_id=teacher.id,
+                state="TX",
+                credential_class="classroom_teacher",
+                issued_on=today - dt.timedelta(days=365 * 5 - 210),
+                expires_on=today + dt.timedelta(days=210),
+            )
+        )
         for category, amount, days in hours:
             await factories.record(
                 session,
@@ -154,6 +172,16 @@ async def test_numbers_equal_the_records(live_server, ours: District) -> None:  
     assert '<span id="waiting-count">1</span>' in html  # the submitted one
     # The charts are inline SVG with a text equivalent, and no script of their own.
     assert html.count('<svg viewBox="0 0 600') == 3 and "<script>" not in html
+
+    if "Compliance figures are not available" not in html:  # the rollups room is merged
+        standing = table(html, "Teachers at each renewal status, by school")
+        assert standing[ours.school] == ["0", "0", "1", "0", "0", "0", "0"]
+        assert standing["No school recorded"][5] == "2"  # Grace and the admin: no licence
+        assert "Ada Lovelace (" in html and '<span class="at-risk">At risk</span>' in html
+        export = await get(live_server, "/app/dashboard/export/compliance.csv", ours.admin)
+        assert [ours.school, "0", "0", "1", "0", "0", "0", "0"] in list(
+            csv.reader(io.StringIO(export.text))
+        )
 
     export = await get(live_server, "/app/dashboard/export/school.csv", ours.admin)
     assert export.status_code == 200
