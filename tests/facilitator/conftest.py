@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +14,7 @@ from ler_plugin.config import Settings
 from ler_plugin.lti import service
 from ler_plugin.principal import Principal
 from tests import factories
+from tests.conftest import LiveServer, free_port
 from tests.facilitator.lms import MEMBERSHIP, CourseLms, member
 from tests.lti.advantage.lms import Switchboard, serve
 from tests.lti.platform import Browser
@@ -20,6 +22,18 @@ from tests.lti.platform import Browser
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 INSTRUCTOR = MEMBERSHIP + "Instructor"
 LEARNER = MEMBERSHIP + "Learner"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def live_server(settings: Settings, engine: object) -> AsyncIterator[LiveServer]:
+    """The app on its own port per test module: each launch here fetches a new test LMS's keys
+    through the app's shared guarded client, whose request budget lasts the whole process, so
+    the session-wide server is left to the other rooms' tests."""
+    own = settings.model_copy(update={"base_url": f"http://127.0.0.1:{free_port()}"})
+    server = LiveServer(own)
+    await asyncio.to_thread(server.start)
+    yield server
+    await asyncio.to_thread(server.stop)
 
 
 @pytest.fixture(scope="session")
