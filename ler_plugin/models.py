@@ -7,6 +7,8 @@ from ler_plugin.districts.models import District, RulesetVersion, School
 from ler_plugin.lti.models import Deployment, LoginState, Platform, PlatformKeyset, ToolKey
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
 from ler_plugin.ratelimit import RateCounter
+from ler_plugin.rollups import summary  # noqa: F401  (registers the record events that keep cells)
+from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
 from ler_plugin.wallet.models import (
     Evidence,
     License,
@@ -37,6 +39,9 @@ __all__ = [
     "ProviderIssuer",
     "RateCounter",
     "Record",
+    "RollupCell",
+    "RollupSchoolSpan",
+    "RollupTeacherYear",
     "RulesetVersion",
     "School",
     "SchoolMembership",

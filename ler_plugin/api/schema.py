@@ -16,6 +16,7 @@ from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
 from ler_plugin.api.limits import limit_extensions
 from ler_plugin.api.providers import ProviderQuery
+from ler_plugin.api.rollups import RollupsQuery
 from ler_plugin.api.wallet import WalletQuery
 
 
@@ -39,7 +40,7 @@ class ViewerQuery:
 
 
 # Each room contributes a query (and mutation) type: add yours to the tuple.
-Query = merge_types("Query", (ViewerQuery, WalletQuery, BadgeQuery, ProviderQuery))
+Query = merge_types("Query", (ViewerQuery, WalletQuery, BadgeQuery, ProviderQuery, RollupsQuery))
 Mutation = merge_types("Mutation", (BadgeMutation,))
 
 

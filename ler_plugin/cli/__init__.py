@@ -9,11 +9,14 @@ from ler_plugin.cli import (
     badges,
     db,
     district,
+    export,
     keys,
     lti_config,
     platform,
     provider,
+    rules,
     schema,
+    seed,
     serve,
 )
 
@@ -34,6 +37,9 @@ app.add_typer(platform.app, name="platform")
 app.add_typer(keys.app, name="keys")
 app.add_typer(provider.app, name="provider")
 app.add_typer(badges.app, name="badges")
+app.command("seed")(seed.seed)
+app.add_typer(rules.app, name="rules")
+app.add_typer(export.app, name="export")
 
 
 def main() -> None:

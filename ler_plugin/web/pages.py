@@ -126,6 +126,9 @@ async def wallet_page(ctx: PageContext) -> Response:
         kinds=[kind] if kind else None,
         search=search,
     )
+    compliance = await slots.compliance_for(
+        session=ctx.session, principal=ctx.principal, teacher=teacher
+    )
     return ctx.render(
         "wallet.html",
         **LABELS,
@@ -133,13 +136,9 @@ async def wallet_page(ctx: PageContext) -> Response:
         district=district,
         totals=await wallets.totals(session=ctx.session, wallet=wallet),
         skills=await wallets.skills_summary(session=ctx.session, wallet=wallet),
-        progress=await slots.renewal_progress(
-            session=ctx.session, principal=ctx.principal, teacher=teacher
-        ),
+        progress=slots.renewal_progress(compliance),
         records=records,
-        explanations=await slots.explain_records(
-            session=ctx.session, principal=ctx.principal, records=records.items
-        ),
+        explanations=slots.explain_records(records.items, compliance),
         badges=await slots.badges_for(session=ctx.session, records=records.items),
         evidence=await evidence_for(ctx, records.items),
         kind=kind.value if kind else "",

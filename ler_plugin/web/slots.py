@@ -1,9 +1,9 @@
-"""Where other rooms plug into the wallet pages. Each slot has a plain answer that works today.
+"""What the wallet pages show from other rooms: renewal progress and why each record counts
+(the credit engine through the rollups' compliance), and live badge checks (the verifiers).
 
-- `renewal_progress`: the credit engine's compliance for the teacher's current renewal cycle
-  (required / earned / remaining / status). Today: None, and the page shows totals instead.
-- `explain_records`: why each record counts toward renewal or not. Today: from the record's
-  status; the credit engine should replace it with the rule that applied.
+- `renewal_progress`: the teacher's current renewal cycle (required / earned / remaining /
+  status); None when no credential or ruleset applies, and the page shows totals instead.
+- `explain_records`: why each record counts toward renewal or not: the engine's reason.
 - `reverify_badges`: a live re-verification of each badge on the public share page (the badges
   room's verifier, through fetch.py).
 """
@@ -21,8 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ler_plugin.badges.models import Badge
 from ler_plugin.badges.service import verify_again
 from ler_plugin.config import Settings
+from ler_plugin.credit import results as credit_results
+from ler_plugin.errors import LerError
 from ler_plugin.fetch import FetchPolicy
 from ler_plugin.principal import Principal
+from ler_plugin.rollups.compliance import EXPIRED, NOT_SHARED, TeacherCompliance, teacher_compliance
 from ler_plugin.wallet.models import Record, RecordStatus, Teacher
 
 
@@ -59,11 +62,43 @@ class BadgeCheck:
     problem: str | None = None
 
 
-async def renewal_progress(
+async def compliance_for(
     *, session: AsyncSession, principal: Principal, teacher: Teacher
-) -> RenewalProgress | None:
-    """SLOT (credit / rollups): the teacher's compliance for their current renewal cycle."""
-    return None
+) -> TeacherCompliance | None:
+    """The teacher's standing in their current renewal cycle, computed once per page."""
+    try:
+        return await teacher_compliance(session=session, principal=principal, teacher_id=teacher.id)
+    except LerError:
+        return None
+
+
+UNIT_LABELS = {
+    "clock_hour": "clock hours",
+    "ceu": "CEUs",
+    "semester_hour": "semester hours",
+    "inservice_point": "inservice points",
+}
+STATUS_LABELS = {
+    "complete": "Complete: you have met this cycle's requirement.",
+    "on_track": "On track: at your pace so far you will finish in time.",
+    "at_risk": "At risk: at your pace so far you will not finish in time.",
+    "behind": "Behind: far from the requirement for this point in the cycle.",
+    "exempt": "Exempt: your credential has no renewal hours to earn.",
+}
+
+
+def renewal_progress(compliance: TeacherCompliance | None) -> RenewalProgress | None:
+    result = compliance.result if compliance else None
+    if result is None:
+        return None
+    return RenewalProgress(
+        required=result.required or Decimal("0"),
+        earned=result.earned,
+        unit=UNIT_LABELS.get(result.unit, result.unit.replace("_", " ") + "s"),
+        status=result.status,
+        status_label=STATUS_LABELS.get(result.status, result.status.replace("_", " ")),
+        cycle_ends_on=result.cycle.end,
+    )
 
 
 _BY_STATUS = {
@@ -74,17 +109,43 @@ _BY_STATUS = {
     RecordStatus.REVOKED: Explanation(False, "Does not count: the issuer revoked it."),
     RecordStatus.EXPIRED: Explanation(False, "Does not count: it has expired."),
 }
+# Why the credit engine counted a record or not, as the teacher reads it.
+_BY_REASON = {
+    credit_results.COUNTED: (True, "Counts toward this renewal cycle."),
+    credit_results.CAPPED: (True, "Counts only in part: its topic has reached the cycle's cap."),
+    credit_results.CARRIED_OVER: (True, "Carried over: some of it counts toward your next cycle."),
+    credit_results.CARRIED_IN: (True, "Carried in from your previous cycle."),
+    credit_results.OUTSIDE_CYCLE: (False, "Does not count this cycle: completed outside it."),
+    credit_results.NOT_VERIFIED: (None, "Not yet: it needs approval or verification."),
+    credit_results.REVOKED: (False, "Does not count: the issuer revoked it."),
+    credit_results.REJECTED: (False, "Does not count: your district rejected it."),
+    credit_results.PROVIDER_NOT_APPROVED: (
+        False,
+        "Does not count: the provider is not on your state's approved list.",
+    ),
+    credit_results.NO_CREDIT: (False, "Carries no hours or CEUs to count."),
+    NOT_SHARED: (False, "Not counted: it is private. Share it with your district to count it."),
+    EXPIRED: (False, "Does not count: it has expired."),
+}
 
 
-async def explain_records(
-    *, session: AsyncSession, principal: Principal, records: list[Record]
+def explain_records(
+    records: list[Record], compliance: TeacherCompliance | None
 ) -> dict[int, Explanation]:
-    """SLOT (credit): why each record counts toward renewal or not."""
+    """Why each record counts toward renewal or not: the rule that applied when the credit
+    engine evaluated it, else what its status says."""
+    reasons: dict[str, str] = dict(compliance.withheld) if compliance else {}
+    if compliance and compliance.result:
+        reasons.update({o.record_id: o.reason for o in compliance.result.outcomes})
     explained: dict[int, Explanation] = {}
     for record in records:
+        reason = reasons.get(str(record.id))
         if record.status == RecordStatus.REJECTED:
-            reason = record.status_reason or "no reason given"
-            explained[record.id] = Explanation(False, f"Does not count: rejected ({reason}).")
+            why = record.status_reason or "no reason given"
+            explained[record.id] = Explanation(False, f"Does not count: rejected ({why}).")
+        elif reason in _BY_REASON:
+            counts, text = _BY_REASON[reason]
+            explained[record.id] = Explanation(counts, text)
         else:
             explained[record.id] = _BY_STATUS[record.status]
     return explained

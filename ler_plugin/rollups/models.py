@@ -1,0 +1,114 @@
+"""The summary table rollups read instead of raw records.
+
+One cell sums a teacher's shared records of one month with the same category, provider, kind,
+source and status. It is kept equal to the records in the same transaction as every record change
+(see `ler_plugin.rollups.summary`), so a district rollup reads cells and never scans records.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ler_plugin.db import Base
+
+# Sums of many records: wider than one record's quantity.
+Total = Numeric(14, 2)
+
+
+class RollupCell(Base):
+    __tablename__ = "rollup_cell"
+    __table_args__ = (
+        UniqueConstraint(
+            "teacher_id",
+            "month",
+            "category",
+            "provider",
+            "kind",
+            "source",
+            "status",
+            name="uq_rollup_cell_key",
+        ),
+        Index("ix_rollup_cell_district_month", "district_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id", ondelete="CASCADE"))
+    # The teacher's primary school when the cell was written (0: none); see summary.rebuild_teacher.
+    school_id: Mapped[int] = mapped_column(Integer)
+    # Periods as integers so both databases group them alike: 202603, 20261 (Q1), 2025 (2025-26).
+    month: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    school_year: Mapped[int] = mapped_column(Integer)
+    # '' when the record has none: part of the unique key, so never NULL.
+    category: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    records: Mapped[int] = mapped_column(Integer)
+    clock_hours: Mapped[Decimal] = mapped_column(Total)
+    ceus: Mapped[Decimal] = mapped_column(Total)
+    hours_equivalent: Mapped[Decimal] = mapped_column(Total)
+
+
+class RollupTeacherYear(Base):
+    """A teacher's live shared credit per school year and category (statuses rejected, revoked and
+    expired left out): few rows per teacher, so district rollups by school, category, teacher and
+    school year over whole school years read a fraction of what the month cells hold."""
+
+    __tablename__ = "rollup_teacher_year"
+    __table_args__ = (
+        UniqueConstraint(
+            "teacher_id", "school_year", "category", name="uq_rollup_teacher_year_key"
+        ),
+        Index("ix_rollup_teacher_year_district_year", "district_id", "school_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(Integer)
+    school_year: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    clock_hours: Mapped[Decimal] = mapped_column(Total)
+    ceus: Mapped[Decimal] = mapped_column(Total)
+    hours_equivalent: Mapped[Decimal] = mapped_column(Total)
+
+
+class RollupSchoolSpan(Base):
+    """District-level rows small enough for instant rollups by school, category and school year.
+
+    A row with first_year == last_year holds the sums of that school year (live shared credit of
+    the school's teachers in the category); every row holds how many distinct teachers of the
+    school have credit in the category (category '*': in any) in some school year of the span.
+    Distinct counts do not add up across years, so each span of up to MAX_SPAN years keeps its own.
+    """
+
+    __tablename__ = "rollup_school_span"
+    __table_args__ = (
+        UniqueConstraint(
+            "district_id",
+            "first_year",
+            "last_year",
+            "school_id",
+            "category",
+            name="uq_rollup_school_span_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    teachers: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(Integer)
+    clock_hours: Mapped[Decimal] = mapped_column(Total)
+    ceus: Mapped[Decimal] = mapped_column(Total)
+    hours_equivalent: Mapped[Decimal] = mapped_column(Total)
