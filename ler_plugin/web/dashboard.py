@@ -4,15 +4,12 @@ approval queue of self-reports."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,15 +20,13 @@ from ler_plugin.errors import Forbidden
 from ler_plugin.lti import service as lti_service
 from ler_plugin.lti.models import Deployment, DeploymentStatus, Platform
 from ler_plugin.principal import Principal, Role
+from ler_plugin.rollups import compliance as rollup_compliance
+from ler_plugin.rollups import links, periods
+from ler_plugin.rollups import service as rollups
 from ler_plugin.wallet import approvals
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import (
-    Record,
-    RecordSource,
     RecordStatus,
-    SchoolMembership,
-    Visibility,
-    Wallet,
 )
 from ler_plugin.web.pages import LABELS
 from ler_plugin.web.render import PageContext, page
@@ -43,8 +38,8 @@ NOTICES = {
     "deployment_rejected": "Deployment refused: launches from it stay out.",
 }
 MONTHS = 12
-# What the charts count: credit that stands (approved or verified), of records the teacher shared
-# with the district or that the district itself awarded: the rule the rollups room counts by.
+# What the charts count: credit that stands (approved or verified); the rollups room adds its own
+# rule, records the teacher shared with the district or that the district itself awarded.
 COUNTED = (RecordStatus.APPROVED, RecordStatus.VERIFIED)
 NO_SCHOOL = "No school recorded"
 NO_CATEGORY = "No category"
@@ -111,92 +106,52 @@ def admin_district(principal: Principal) -> int:
     return principal.district_id
 
 
-def _counted(district_id: int, since: dt.date) -> list[Any]:
-    return [
-        Record.district_id == district_id,
-        Record.status.in_(COUNTED),
-        Record.visibility.in_((Visibility.DISTRICT, Visibility.PUBLIC))
-        | (Record.source == RecordSource.LMS_AWARD),
-        Record.completed_on >= since,
-    ]
+async def _grouped(
+    session: AsyncSession, principal: Principal, district_id: int, by: str, since: dt.date
+) -> list[rollups.RollupRow]:
+    query = rollups.RollupQuery(by=(by,), date_from=since, statuses=tuple(s.value for s in COUNTED))
+    found: list[rollups.RollupRow] = []
+    async for chunk in rollups.stream(
+        session=session, principal=principal, district_id=district_id, query=query
+    ):
+        found.extend(chunk)
+    return found
 
 
-def _bars(rows: Sequence[Any], label: Any) -> list[Bar]:
-    return [
-        Bar(label(row[0]), Decimal(row[1] or 0).quantize(Decimal("0.01")), row[2], row[3])
-        for row in rows
-    ]
+def _bar(label: str, row: rollups.RollupRow | None) -> Bar:
+    if row is None:
+        return Bar(label, Decimal("0.00"), 0, 0)
+    return Bar(label, row.clock_hours.quantize(Decimal("0.01")), row.records, row.teachers)
+
+
+def _ranked(bars: list[Bar]) -> list[Bar]:
+    return sorted(bars, key=lambda b: (-b.hours, b.label))
 
 
 async def charts(*, session: AsyncSession, principal: Principal, today: dt.date) -> list[Chart]:
-    """Clock hours of the last twelve months by month, by category and by school.
-
-    SLOT (rollups): `rollups.service.rollup` answers these from its summary tables; until that
-    room is merged the same sums come straight from the records."""
+    """Clock hours of the last twelve months by month, by category and by school, from the
+    rollups room (its summary tables answer these without reading every record)."""
     district_id = admin_district(principal)
-    first = _month_start(today, MONTHS - 1)
-    where = _counted(district_id, first)
-    sums = (
-        func.sum(Record.clock_hours),
-        func.count(Record.id),
-        func.count(func.distinct(Wallet.teacher_id)),
-    )
-    year = func.extract("year", Record.completed_on)
-    month = func.extract("month", Record.completed_on)
+    since = _month_start(today, MONTHS - 1)
     by_month = {
-        (int(r[0]), int(r[1])): r
-        for r in await session.execute(
-            select(year, month, *sums)
-            .join(Wallet, Wallet.id == Record.wallet_id)
-            .where(*where)
-            .group_by(year, month)
-        )
+        row.key[0]: row for row in await _grouped(session, principal, district_id, "month", since)
     }
-    months = []
-    for back in range(MONTHS - 1, -1, -1):
-        start = _month_start(today, back)
-        row = by_month.get((start.year, start.month))
-        months.append(
-            Bar(
-                f"{start:%b} {start.year}",
-                Decimal(row[2] or 0).quantize(Decimal("0.01")) if row else Decimal("0.00"),
-                row[3] if row else 0,
-                row[4] if row else 0,
-            )
-        )
-    categories = await session.execute(
-        select(Record.category, *sums)
-        .join(Wallet, Wallet.id == Record.wallet_id)
-        .where(*where)
-        .group_by(Record.category)
-        .order_by(func.sum(Record.clock_hours).desc())
-    )
-    schools = await session.execute(
-        select(School.name, *sums)
-        .join(Wallet, Wallet.id == Record.wallet_id)
-        .outerjoin(
-            SchoolMembership,
-            (SchoolMembership.teacher_id == Wallet.teacher_id) & SchoolMembership.primary,
-        )
-        .outerjoin(School, School.id == SchoolMembership.school_id)
-        .where(*where)
-        .group_by(School.name)
-        .order_by(func.sum(Record.clock_hours).desc())
-    )
+    months = [
+        _bar(f"{start:%b} {start.year}", by_month.get(periods.month_key(start)))
+        for start in (_month_start(today, back) for back in range(MONTHS - 1, -1, -1))
+    ]
+    categories = [
+        _bar(category_label(str(row.key[0])) if row.key[0] else NO_CATEGORY, row)
+        for row in await _grouped(session, principal, district_id, "category", since)
+    ]
+    schools = [
+        _bar(row.labels[0] if row.key[0] else NO_SCHOOL, row)
+        for row in await _grouped(session, principal, district_id, "school", since)
+    ]
     return [
         Chart("month", "Clock hours by month", "Month", months),
-        Chart(
-            "category",
-            "Clock hours by category",
-            "Category",
-            _bars(list(categories), lambda c: category_label(c) if c else NO_CATEGORY),
-        ),
-        Chart(
-            "school",
-            "Clock hours by school",
-            "School",
-            _bars(list(schools), lambda s: s or NO_SCHOOL),
-        ),
+        Chart("category", "Clock hours by category", "Category", _ranked(categories)),
+        Chart("school", "Clock hours by school", "School", _ranked(schools)),
     ]
 
 
@@ -205,14 +160,9 @@ def _month_start(today: dt.date, back: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-async def compliance(*, session: AsyncSession, principal: Principal) -> Compliance | None:
-    """SLOT (rollups): compliance by school and the teachers at risk, from the rollups room's
-    compliance service once it is merged (None until then: the page says so)."""
+async def compliance(*, session: AsyncSession, principal: Principal) -> Compliance:
+    """Compliance by school and the teachers at risk, from the rollups room's compliance."""
     district_id = admin_district(principal)
-    try:
-        from ler_plugin.rollups import compliance as rollup_compliance  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
     counts = await rollup_compliance.counts_by_school(
         session=session, principal=principal, district_id=district_id
     )
@@ -256,7 +206,8 @@ async def pending_deployments(
 @page
 async def dashboard_page(ctx: PageContext) -> Response:
     district_id = admin_district(ctx.principal)
-    figures = await charts(session=ctx.session, principal=ctx.principal, today=dt.date.today())
+    today = dt.date.today()
+    figures = await charts(session=ctx.session, principal=ctx.principal, today=today)
     return ctx.render(
         "dashboard.html",
         district=await ctx.session.get(District, district_id),
@@ -264,6 +215,7 @@ async def dashboard_page(ctx: PageContext) -> Response:
         charts=figures,
         compliance=await compliance(session=ctx.session, principal=ctx.principal),
         compliance_labels=COMPLIANCE_LABELS,
+        downloads=downloads(ctx, district_id, today),
         deployments=await pending_deployments(session=ctx.session, principal=ctx.principal),
         notice=NOTICES.get(ctx.request.query_params.get("notice", "")),
     )
@@ -296,45 +248,23 @@ async def decide_deployment(ctx: PageContext) -> Response:
     return ctx.redirect("/app/dashboard", notice=f"deployment_{decision}d")
 
 
-@page
-async def export_csv(ctx: PageContext) -> Response:
-    """What a chart or table on the dashboard shows, as CSV."""
-    name = ctx.request.path_params["name"]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    if name == "compliance":
-        found = await compliance(session=ctx.session, principal=ctx.principal)
-        if found is None:
-            raise WalletError("no_compliance", "compliance is not available yet", status=404)
-        writer.writerow(["School", *(COMPLIANCE_LABELS[s] for s in found.statuses)])
-        for school, counts in found.by_school:
-            writer.writerow([school, *(counts.get(s, 0) for s in found.statuses)])
-    else:
-        chart = next(
-            (
-                c
-                for c in await charts(
-                    session=ctx.session, principal=ctx.principal, today=dt.date.today()
-                )
-                if c.name == name
-            ),
-            None,
+def downloads(ctx: PageContext, district_id: int, today: dt.date) -> dict[str, str]:
+    """Signed CSV links (the rollups room's /exports) for each chart and the compliance table:
+    the same figures, grouped the same way, over the same months and statuses."""
+    since = _month_start(today, MONTHS - 1).isoformat()
+    found = {
+        name: links.sign(
+            ctx.settings,
+            ctx.principal,
+            "rollup",
+            district_id,
+            {"by": [name], "from": since, "statuses": [s.value for s in COUNTED]},
         )
-        if chart is None:
-            raise WalletError("no_such_export", f"no dashboard export named {name!r}", status=404)
-        writer.writerow([chart.heading, "Clock hours", "Records", "Teachers"])
-        for bar in chart.bars:
-            writer.writerow([_cell(bar.label), bar.hours, bar.records, bar.teachers])
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="dashboard-{name}.csv"'},
-    )
-
-
-def _cell(text: str) -> str:
-    """No spreadsheet formulas from names people typed."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        for name in ("month", "category", "school")
+    }
+    found["compliance"] = links.sign(ctx.settings, ctx.principal, "compliance", district_id, {})
+    # The session travels with the link: inside an LMS iframe the cookie may not.
+    return {name: f"{url}&{urlencode({'session': ctx.token})}" for name, url in found.items()}
 
 
 async def _queue(
@@ -385,7 +315,6 @@ def routes() -> list[BaseRoute]:
         Route(
             "/app/dashboard/deployments/{deployment_id:int}", decide_deployment, methods=["POST"]
         ),
-        Route("/app/dashboard/export/{name:str}.csv", export_csv, methods=["GET"]),
         Route("/app/dashboard/approvals", approvals_page, methods=["GET"]),
         Route("/app/dashboard/approvals/{record_id:int}", decide, methods=["POST"]),
     ]
