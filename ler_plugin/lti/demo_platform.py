@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -89,6 +90,107 @@ USERS = {
         ),
     )
 }
+
+
+# The rest of the PD course's roster, beyond the users who can launch: names the demo LMS
+# serves through its roster service (NRPS) so the facilitator has a class to award.
+CLASSMATES = (
+    ("demo-bea-chen", "Bea Chen", "bea.chen@demo.k12.example"),
+    ("demo-luis-ortega", "Luis Ortega", "luis.ortega@demo.k12.example"),
+    ("demo-priya-natarajan", "Priya Natarajan", "priya.natarajan@demo.k12.example"),
+)
+
+
+def roster_members() -> list[dict[str, Any]]:
+    """The course roster as NRPS 2.0 members."""
+    members = []
+    for user in USERS.values():
+        if user.in_course:
+            members.append(_member(user.sub, user.name, user.email, list(user.roles)))
+    for sub, name, email in CLASSMATES:
+        members.append(_member(sub, name, email, [MEMBERSHIP + "Learner"]))
+    return members
+
+
+def _member(sub: str, name: str, email: str, roles: list[str]) -> dict[str, Any]:
+    given, _, family = name.partition(" ")
+    return {
+        "user_id": sub,
+        "name": name,
+        "given_name": given,
+        "family_name": family,
+        "email": email,
+        "roles": [r for r in roles if r.startswith(MEMBERSHIP)],
+        "status": "Active",
+    }
+
+
+@dataclass
+class Gradebook:
+    """The demo course's gradebook and access tokens, in memory (a demo restart clears them)."""
+
+    tokens: set[str] = field(default_factory=set)
+    line_items: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    added_content: list[dict[str, Any]] = field(default_factory=list)
+
+    def issue_token(self) -> str:
+        token = secrets.token_urlsafe(24)
+        self.tokens.add(token)
+        return token
+
+    def add_line_item(self, course_url: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("label") or not body.get("scoreMaximum"):
+            raise LtiError("demo_bad_line_item", "a line item needs a label and a scoreMaximum")
+        item = {**body, "id": f"{course_url}/lineitems/{len(self.line_items) + 1}"}
+        self.line_items.append(item)
+        return item
+
+    def add_score(self, number: int, body: dict[str, Any]) -> None:
+        if not 1 <= number <= len(self.line_items):
+            raise LtiError("demo_no_line_item", "no such line item", status=404)
+        members = {m["user_id"] for m in roster_members()}
+        if body.get("userId") not in members:
+            raise LtiError("demo_not_enrolled", "that user is not enrolled in this course")
+        self.scores[(number, str(body["userId"]))] = body
+
+
+async def _tool_claims(
+    session: AsyncSession, settings: Settings, token: str, audience: str, code: str
+) -> dict[str, Any]:
+    """A JWT the tool signed, verified with a key its JWKS publishes, as any LMS does."""
+    from ler_plugin.lti.keys import published_jwks
+
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        found = await published_jwks(session=session, settings=settings)
+        jwk = next(k for k in found["keys"] if k.get("kid") == kid)
+        claims: dict[str, Any] = jwt.decode(
+            token, jwt.PyJWK(jwk).key, algorithms=["RS256"], audience=audience
+        )
+    except (StopIteration, jwt.PyJWTError) as exc:
+        raise LtiError(code, f"the tool's JWT does not verify: {exc}") from None
+    if claims.get("iss") != CLIENT_ID:
+        raise LtiError(code, "the tool's JWT is not from the demo's client id")
+    return claims
+
+
+async def check_client_assertion(
+    *, session: AsyncSession, settings: Settings, assertion: str
+) -> None:
+    """The token endpoint's check: the tool proves who it is by its signature (RFC 7523)."""
+    claims = await _tool_claims(
+        session, settings, assertion, f"{settings.base_url}/demo-lms/token", "demo_bad_client"
+    )
+    if claims.get("sub") != CLIENT_ID:
+        raise LtiError("demo_bad_client", "the client assertion's sub is not the client id")
+
+
+async def check_deep_link_response(
+    *, session: AsyncSession, settings: Settings, token: str
+) -> dict[str, Any]:
+    """The tool's deep linking answer, addressed to this LMS."""
+    return await _tool_claims(session, settings, token, issuer(settings), "demo_bad_deep_link")
 
 
 def issuer(settings: Settings) -> str:
