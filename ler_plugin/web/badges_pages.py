@@ -71,6 +71,9 @@ async def _read_import(ctx: PageContext) -> ImportForm:
             except json.JSONDecodeError as exc:
                 errors["json"] = f"That is not valid JSON ({exc.msg} at line {exc.lineno})"
                 return ImportForm(None, field, errors)
+            except RecursionError:
+                errors["json"] = "That JSON is nested too deeply to be a badge"
+                return ImportForm(None, field, errors)
         return ImportForm(badges.Submission(json=pasted), field, errors)
     assert image is not None
     data = await _image_bytes(image, errors)

@@ -17,7 +17,7 @@ from ler_plugin.principal import Principal
 from ler_plugin.sessions import issue_token
 from ler_plugin.wallet.models import Record
 from tests import factories
-from tests.badges.ob2_host import BadgeSite, Host, itxt, png
+from tests.badges.ob2_host import BadgeSite, Host, baked_svg, itxt, png
 from tests.pages.world import XSS, client, csrf_of
 
 BADGES = "/app/wallet/badges"
@@ -118,16 +118,26 @@ async def test_an_invalid_badge_shows_its_verification_errors(
     assert await _badge_count(session_factory, holder.district_id) == 0
 
 
-async def test_a_baked_png_upload_is_imported(
-    live_server, session_factory, site: BadgeSite
+@pytest.mark.parametrize("container", ["png", "svg"])
+async def test_a_baked_image_upload_is_imported(
+    live_server, session_factory, site: BadgeSite, container: str
 ) -> None:  # type: ignore[no-untyped-def]
     holder = await _holder(session_factory, live_server.settings)
     site.hosted("baked", recipient=site.recipient(EMAIL))
-    assertion = site.assertion("baked", recipient=site.recipient(EMAIL))
-    baked = png(itxt("openbadges", json.dumps(assertion)))
-    result = _import(
-        live_server.url, holder.token, {}, files={"image": ("badge.png", baked, "image/png")}
-    )
+    assertion = json.dumps(site.assertion("baked", recipient=site.recipient(EMAIL)))
+    baked = png(itxt("openbadges", assertion)) if container == "png" else baked_svg(assertion)
+    upload = (f"badge.{container}", baked, "image/png" if container == "png" else "image/svg+xml")
+    result = _import(live_server.url, holder.token, {}, files={"image": upload})
+    assert result.status_code == 200, result.text
+    assert "is in your wallet" in result.text
+    assert len(await _badge_records(session_factory, holder.district_id)) == 1
+
+
+async def test_pasted_json_is_imported(live_server, session_factory, site: BadgeSite) -> None:  # type: ignore[no-untyped-def]
+    holder = await _holder(session_factory, live_server.settings)
+    site.hosted("pasted", recipient=site.recipient(EMAIL))
+    pasted = json.dumps(site.assertion("pasted", recipient=site.recipient(EMAIL)))
+    result = _import(live_server.url, holder.token, {"json": pasted})
     assert result.status_code == 200, result.text
     assert "is in your wallet" in result.text
     assert len(await _badge_records(session_factory, holder.district_id)) == 1
@@ -147,6 +157,8 @@ async def test_the_form_is_checked_field_by_field(live_server, session_factory) 
     assert wrong_type.status_code == 400 and 'id="image-error"' in wrong_type.text
     bad_json = _import(live_server.url, holder.token, {"json": '{"type": '})
     assert bad_json.status_code == 400 and "not valid JSON" in bad_json.text
+    deep = _import(live_server.url, holder.token, {"json": '{"a": ' * 50_000})
+    assert deep.status_code == 400 and "nested too deeply" in deep.text
     both = _import(live_server.url, holder.token, {"url": "https://x.example/a", "json": "{}"})
     assert both.status_code == 400 and "only one way" in both.text
     no_badge = _import(
