@@ -26,7 +26,16 @@ from ler_plugin.errors import LerError
 from ler_plugin.fetch import FetchPolicy, guarded_async_client
 from ler_plugin.lti.services import TokenCache
 from ler_plugin.principal import Principal
-from ler_plugin.web import demo_lms, exports, facilitator, lti, lti_registration, oauth, pages
+from ler_plugin.web import (
+    badges_pages,
+    demo_lms,
+    exports,
+    facilitator,
+    lti,
+    lti_registration,
+    oauth,
+    pages,
+)
 from ler_plugin.web.middleware import RequestMiddleware, configure_logging
 from ler_plugin.web.session import principal_from_request
 
@@ -151,6 +160,7 @@ def build_app(settings: Settings) -> Starlette:
             *demo_lms.routes(settings),
             *oauth.routes(),
             *exports.routes(),
+            *badges_pages.routes(),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestMiddleware, settings=settings)],
