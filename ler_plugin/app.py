@@ -26,7 +26,7 @@ from ler_plugin.errors import LerError
 from ler_plugin.fetch import FetchPolicy, guarded_async_client
 from ler_plugin.lti.services import TokenCache
 from ler_plugin.principal import Principal
-from ler_plugin.web import demo_lms, exports, lti, lti_registration, oauth, pages
+from ler_plugin.web import demo_lms, exports, lti, lti_registration, oauth, ob3_export, pages
 from ler_plugin.web.middleware import RequestMiddleware, configure_logging
 from ler_plugin.web.session import principal_from_request
 
@@ -146,6 +146,7 @@ def build_app(settings: Settings) -> Starlette:
             Route("/graphql", WithSession(GraphQLApp(settings)), methods=["GET", "POST"]),
             *lti_registration.routes(),
             *pages.routes(),
+            *ob3_export.routes(),
             *lti.routes(),
             *demo_lms.routes(settings),
             *oauth.routes(),
