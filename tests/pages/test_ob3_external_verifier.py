@@ -107,8 +107,10 @@ def test_export_verifies_with_dcc_verifier_core(
     live_server, world: World, node_verifier: Path, registry: dict[str, Any], tmp_path: Path
 ) -> None:
     with client(live_server.url) as http:
+        wallet_page = http.get("/app/wallet", params={"session": world.teacher})
         response = http.get("/app/wallet/export.ob3.json", params={"session": world.teacher})
         again = http.get("/app/wallet/export.ob3.json", params={"session": world.teacher})
+    assert "/app/wallet/export.ob3.json?session=" in wallet_page.text
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     assert "attachment" in response.headers["content-disposition"]
