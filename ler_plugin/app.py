@@ -34,6 +34,7 @@ from ler_plugin.web import (
     lti,
     lti_registration,
     oauth,
+    ob3_export,
     pages,
 )
 from ler_plugin.web.middleware import RequestMiddleware, configure_logging
@@ -156,6 +157,7 @@ def build_app(settings: Settings) -> Starlette:
             *lti_registration.routes(),
             *pages.routes(),
             *facilitator.routes(),
+            *ob3_export.routes(),
             *lti.routes(),
             *demo_lms.routes(settings),
             *oauth.routes(),

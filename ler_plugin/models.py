@@ -9,6 +9,7 @@ from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIs
 from ler_plugin.ratelimit import RateCounter
 from ler_plugin.rollups import summary  # noqa: F401  (registers the record events that keep cells)
 from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
+from ler_plugin.wallet.issuer_keys import DistrictIssuerKey
 from ler_plugin.wallet.models import (
     Evidence,
     License,
@@ -28,6 +29,7 @@ __all__ = [
     "Badge",
     "Deployment",
     "District",
+    "DistrictIssuerKey",
     "Evidence",
     "License",
     "LoginState",

@@ -1,0 +1,45 @@
+"""The teacher's counted records as Open Badges 3.0 credentials signed by the district: a download."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ler_plugin.districts.models import District
+from ler_plugin.wallet import export
+from ler_plugin.wallet import service as wallets
+from ler_plugin.wallet.issuer_keys import district_issuer
+from ler_plugin.wallet.models import TeacherEmail
+from ler_plugin.web.render import PageContext, page
+
+
+@page
+async def export_ob3_json(ctx: PageContext) -> Response:
+    wallet = await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
+    teacher = await wallets.get_teacher(session=ctx.session, teacher_id=wallet.teacher_id)
+    district = await ctx.session.get(District, teacher.district_id)
+    assert district is not None
+    # The recipient is named by a salted hash of a verified (LMS-given) email, if there is one.
+    email = await ctx.session.scalar(
+        select(TeacherEmail.email)
+        .where(TeacherEmail.teacher_id == teacher.id, TeacherEmail.verified.is_(True))
+        .order_by(TeacherEmail.id)
+        .limit(1)
+    )
+    issuer = await district_issuer(session=ctx.session, settings=ctx.settings, district=district)
+    records = await wallets.all_records(session=ctx.session, wallet=wallet)
+    credentials = export.export_ob3(
+        records, issuer=issuer, base_url=ctx.settings.base_url, recipient_email=email
+    )
+    return Response(
+        json.dumps({"issuer": issuer.id, "credentials": credentials}, indent=2),
+        media_type="application/json",
+        headers={"content-disposition": 'attachment; filename="my-learning-wallet.ob3.json"'},
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/app/wallet/export.ob3.json", export_ob3_json, methods=["GET"])]
