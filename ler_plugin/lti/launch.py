@@ -397,6 +397,13 @@ def build_principal(
             _put(
                 context, "deep_link_accept_types", " ".join(a for a in accept if isinstance(a, str))
             )
+    custom = _claim(claims, "custom")
+    if isinstance(custom, dict):
+        # The PD activity a deep-linked link names (pd_title, pd_hours, pd_category): the
+        # facilitator's award form starts from it.
+        for key in ("pd_title", "pd_hours", "pd_category"):
+            value = custom.get(key)
+            _put(context, f"custom_{key}", value[:200] if isinstance(value, str) else None)
     roles = lti_roles.map_roles(_claim(claims, "roles"), in_context=in_context)
     return Principal(
         roles=roles,

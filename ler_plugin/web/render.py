@@ -120,6 +120,10 @@ class PageContext:
         return Role.DISTRICT_ADMIN in self.principal.roles
 
     @property
+    def is_facilitator(self) -> bool:
+        return Role.FACILITATOR in self.principal.roles
+
+    @property
     def is_teacher(self) -> bool:
         return self.principal.teacher_id is not None
 

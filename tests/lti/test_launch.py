@@ -356,3 +356,25 @@ async def test_a_login_older_than_ten_minutes_is_refused(
     refused(
         await browser.launch(platform.token(auth["nonce"]), auth["state"]), 401, "state_expired"
     )
+
+
+async def test_a_deep_linked_activity_names_its_pd_credit_in_the_session(
+    browser: Browser, platform: FakeLms, live_server
+) -> None:
+    auth = await browser.login(platform)
+    token = platform.token(
+        auth["nonce"],
+        sub="teacher-3",
+        lti_roles=[INSTRUCTOR],
+        lti_custom={
+            "pd_title": "Phonics lab",
+            "pd_hours": "2.50",
+            "pd_category": "literacy",
+            "other": "x",
+        },
+    )
+    _, principal = session_of(await browser.launch(token, auth["state"]), live_server.settings)
+    assert principal.context["custom_pd_title"] == "Phonics lab"
+    assert principal.context["custom_pd_hours"] == "2.50"
+    assert principal.context["custom_pd_category"] == "literacy"
+    assert "custom_other" not in principal.context
