@@ -574,6 +574,11 @@ def verify_ob2(
     # The assertion as the issuer published it (or signed it), not badgecheck's compacted copy.
     signed_payload = badge_input.data if signed else None
     report.raw = _original(result, report.assertion_id) or signed_payload or report.raw
+    # With its BadgeClass embedded as published: what a badge is worth (the PD-credit
+    # extension) is stated on the BadgeClass as often as on the assertion.
+    badge_class = _original(result, report.badge_class.id)
+    if report.raw and isinstance(report.raw.get("badge"), str) and badge_class:
+        report.raw = {**report.raw, "badge": badge_class}
 
     fetch_failed_urls = {r.url for r in log if r.error is not None or (r.status or 0) >= 400}
     for message in result.get("report", {}).get("messages", []):
