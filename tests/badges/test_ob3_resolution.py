@@ -324,3 +324,45 @@ def test_base58_round_trip() -> None:
 
     for data in (b"", b"\0\0abc", bytes(range(256))):
         assert b58decode(b58encode(data)) == data
+
+
+SL2021 = "https://w3id.org/vc/status-list/2021/v1"
+VC1 = "https://www.w3.org/2018/credentials/v1"
+
+
+def test_status_list_2021_revocation(site: Site) -> None:
+    """The older StatusList2021 (VC 1.1 credentials), its context shipped like the others."""
+    key = Ed25519PrivateKey.generate()
+    issuer = did_key(key.public_key())
+    method = f"{issuer}#{issuer.split(':')[2]}"
+    status_list = {
+        "@context": [VC1, SL2021, "https://w3id.org/security/suites/ed25519-2020/v1"],
+        "id": STATUS_URL,
+        "type": ["VerifiableCredential", "StatusList2021Credential"],
+        "issuer": issuer,
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": f"{STATUS_URL}#list",
+            "type": "StatusList2021",
+            "statusPurpose": "revocation",
+            "encodedList": encoded_list({7}, multibase=False),
+        },
+    }
+    site.publish(STATUS_URL, sign_ld_proof(status_list, key, method, suite="Ed25519Signature2020"))
+    for index, revoked in ((7, True), (8, False)):
+        credential = badge(issuer) | {
+            "@context": [VC1, OB3, SL2021, "https://w3id.org/security/suites/ed25519-2020/v1"],
+            "issuanceDate": "2026-03-01T00:00:00Z",
+            "credentialStatus": {
+                "id": f"{STATUS_URL}#{index}",
+                "type": "StatusList2021Entry",
+                "statusPurpose": "revocation",
+                "statusListIndex": str(index),
+                "statusListCredential": STATUS_URL,
+            },
+        }
+        credential.pop("validFrom")
+        signed = sign_ld_proof(credential, key, method, suite="Ed25519Signature2020")
+        result = verify_ob3(signed, fetch_json=site.fetch_json, now=NOW)
+        assert result.revoked is revoked, result.errors
+        assert result.error_codes() == ({"revoked"} if revoked else set())
