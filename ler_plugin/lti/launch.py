@@ -30,7 +30,7 @@ from ler_plugin.lti.jwks import PlatformKeyCache
 from ler_plugin.lti.models import DeploymentStatus, Platform
 from ler_plugin.principal import Principal
 from ler_plugin.wallet import service as wallets
-from ler_plugin.wallet.models import Teacher, TeacherEmail, TeacherIdentity
+from ler_plugin.wallet.models import Teacher, TeacherIdentity
 
 log = logging.getLogger(__name__)
 
@@ -335,29 +335,7 @@ async def _record_email(session: AsyncSession, teacher: Teacher, claims: Mapping
     if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is False:
         return
     email = email.strip().lower()[:320]
-    held = await session.scalar(
-        select(TeacherEmail).where(
-            TeacherEmail.district_id == teacher.district_id, TeacherEmail.email == email
-        )
-    )
-    if held is None:
-        try:
-            async with session.begin_nested():
-                session.add(
-                    TeacherEmail(
-                        district_id=teacher.district_id,
-                        teacher_id=teacher.id,
-                        email=email,
-                        verified=True,
-                        source="lti",
-                    )
-                )
-                await session.flush()
-        except IntegrityError:
-            pass  # recorded by a concurrent launch
-    elif held.teacher_id == teacher.id:
-        held.verified = True
-    else:
+    if not await wallets.record_verified_email(session=session, teacher=teacher, email=email):
         log.warning("email %s from LTI is held by another teacher; not moved", email)
 
 

@@ -366,7 +366,7 @@ async def teacher_for_member(
             via="nrps",
         )
         if email:
-            await _add_email(session, teacher, email)
+            await wallets.record_verified_email(session=session, teacher=teacher, email=email)
     session.add(
         TeacherIdentity(
             teacher_id=teacher.id, platform_id=platform.id, issuer=platform.issuer, subject=subject
@@ -379,30 +379,6 @@ async def teacher_for_member(
 def _email(member: nrps.Member) -> str | None:
     email = (member.email or "").strip().lower()
     return email[:320] if "@" in email else None
-
-
-async def _add_email(session: AsyncSession, teacher: Teacher, email: str) -> None:
-    taken = await session.scalar(
-        select(TeacherEmail.id).where(
-            TeacherEmail.district_id == teacher.district_id, TeacherEmail.email == email
-        )
-    )
-    if taken is not None:
-        return  # held, unverified, by someone else: the LMS's word does not move it
-    try:
-        async with session.begin_nested():
-            session.add(
-                TeacherEmail(
-                    district_id=teacher.district_id,
-                    teacher_id=teacher.id,
-                    email=email,
-                    verified=True,
-                    source="lti",
-                )
-            )
-            await session.flush()
-    except IntegrityError:
-        pass  # recorded concurrently by a launch
 
 
 async def send_scores(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +27,7 @@ from ler_plugin.wallet.models import (
     RecordSource,
     RecordStatus,
     Teacher,
+    TeacherEmail,
     Visibility,
     Wallet,
 )
@@ -318,3 +320,33 @@ async def skills_summary(*, session: AsyncSession, wallet: Wallet) -> list[tuple
             spelled.setdefault(key, skill)
             counts[key] = counts.get(key, 0) + 1
     return sorted(((spelled[k], n) for k, n in counts.items()), key=lambda p: (-p[1], p[0]))
+
+
+async def record_verified_email(*, session: AsyncSession, teacher: Teacher, email: str) -> bool:
+    """Note an email the LMS vouches for as the teacher's (verified): it matches badge recipients.
+    An address another teacher of the district already holds is not moved; returns whether the
+    teacher holds it now."""
+    held = await session.scalar(
+        select(TeacherEmail).where(
+            TeacherEmail.district_id == teacher.district_id, TeacherEmail.email == email
+        )
+    )
+    if held is not None:
+        if held.teacher_id == teacher.id:
+            held.verified = True
+        return held.teacher_id == teacher.id
+    try:
+        async with session.begin_nested():
+            session.add(
+                TeacherEmail(
+                    district_id=teacher.district_id,
+                    teacher_id=teacher.id,
+                    email=email,
+                    verified=True,
+                    source="lti",
+                )
+            )
+            await session.flush()
+    except IntegrityError:
+        return False  # recorded at the same moment by a concurrent launch or award
+    return True

@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ler_plugin.credit.categories import CATEGORIES
 from ler_plugin.districts.models import District
 from ler_plugin.wallet import evidence as evidence_files
 from ler_plugin.wallet import export
@@ -55,22 +56,6 @@ VISIBILITY_LABELS = {
     Visibility.PRIVATE: "Only me",
     Visibility.DISTRICT: "My district",
     Visibility.PUBLIC: "Public (can be shared)",
-}
-# The product's learning categories (the keys rulesets map state categories onto). A copy of
-# `ler_plugin.credit.categories.CATEGORIES`, which this branch predates: import that after the merge.
-CATEGORIES: dict[str, str] = {
-    "ell": "English-language learners",
-    "special_education": "Students with disabilities (special education)",
-    "literacy": "Literacy and reading",
-    "stem": "Science, technology, engineering and mathematics",
-    "leadership": "Leadership and administration",
-    "technology": "Instructional technology",
-    "sel": "Social-emotional learning",
-    "content_knowledge": "Content knowledge",
-    "mentoring": "Mentoring another educator",
-    "independent_study": "Independent study",
-    "presenting": "Developing or presenting professional learning",
-    "other": "Other professional learning",
 }
 NOTICES = {
     "added": "Your learning was added and sent to your district for approval.",
