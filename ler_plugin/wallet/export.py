@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import License, Record, RecordStatus
@@ -113,7 +112,11 @@ OB3_CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ]
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+CLR_CONTEXT = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
 
 
 @dataclass(frozen=True)
@@ -129,51 +132,6 @@ class Ob3Issuer:
 
 class ExportError(WalletError):
     pass
-
-
-def base58btc(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    text = ""
-    while number:
-        number, digit = divmod(number, 58)
-        text = _BASE58[digit] + text
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
-
-
-def _from_base58btc(text: str) -> bytes:
-    number = 0
-    for char in text:
-        number = number * 58 + _BASE58.index(char)
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
-
-
-def _canonical(document: dict[str, Any]) -> bytes:
-    """RDF Dataset Canonicalization (URDNA2015) with the shipped contexts only."""
-    from pyld import jsonld
-
-    from ler_plugin.badges.jsonld import load_document
-
-    try:
-        nquads = jsonld.normalize(
-            document,
-            {
-                "algorithm": "URDNA2015",
-                "format": "application/n-quads",
-                "documentLoader": load_document,
-            },
-        )
-    except jsonld.JsonLdError as exc:
-        raise ExportError("ob3_canonicalization_failed", f"cannot canonicalize: {exc}") from None
-    return str(nquads).encode()
-
-
-def _hash_data(credential: dict[str, Any], proof_options: dict[str, Any]) -> bytes:
-    config = {"@context": credential["@context"], **proof_options}
-    unsigned = {k: v for k, v in credential.items() if k != "proof"}
-    return (
-        hashlib.sha256(_canonical(config)).digest() + hashlib.sha256(_canonical(unsigned)).digest()
-    )
 
 
 def _credential(
@@ -234,30 +192,44 @@ def export_ob3(
         credential = _credential(
             record, issuer=issuer, base_url=base_url, recipient_email=recipient_email
         )
-        options = {
-            "type": "DataIntegrityProof",
-            "cryptosuite": "eddsa-rdfc-2022",
-            "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "verificationMethod": issuer.verification_method,
-            "proofPurpose": "assertionMethod",
-        }
-        signature = issuer.private_key.sign(_hash_data(credential, options))
-        credential["proof"] = {**options, "proofValue": "z" + base58btc(signature)}
-        signed.append(credential)
+        signed.append(_sign(credential, issuer, created))
     return signed
 
 
-def verify_ob3(credential: dict[str, Any], public_key: Ed25519PublicKey) -> bool:
-    """Check an eddsa-rdfc-2022 proof made by `export_ob3` against the issuer's public key."""
-    proof = credential.get("proof")
-    if not isinstance(proof, dict) or proof.get("cryptosuite") != "eddsa-rdfc-2022":
-        return False
-    value = proof.get("proofValue", "")
-    if not isinstance(value, str) or not value.startswith("z"):
-        return False
-    options = {k: v for k, v in proof.items() if k != "proofValue"}
-    try:
-        public_key.verify(_from_base58btc(value[1:]), _hash_data(credential, options))
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+def _sign(document: dict[str, Any], issuer: Ob3Issuer, created: dt.datetime) -> dict[str, Any]:
+    """An eddsa-rdfc-2022 Data Integrity proof, by the one signer the verifier is tested with."""
+    from ler_plugin.badges.ob3 import sign_ld_proof
+
+    return sign_ld_proof(document, issuer.private_key, issuer.verification_method, created=created)
+
+
+def export_clr(
+    credentials: list[dict[str, Any]],
+    *,
+    issuer: Ob3Issuer,
+    base_url: str,
+    learner_name: str | None,
+    created: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The signed OB 3.0 credentials gathered in one CLR 2.0 ClrCredential, itself signed by the
+    district: a whole transcript a verifier checks at once. `learner_name` may be None to leave
+    the teacher's name out (a shared record can hide the name)."""
+    created = (created or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    subject: dict[str, Any] = {
+        "type": ["ClrSubject"],
+        "verifiableCredential": credentials,
+        "achievement": [c["credentialSubject"]["achievement"] for c in credentials],
+    }
+    identifiers = [i for c in credentials[:1] for i in c["credentialSubject"].get("identifier", [])]
+    if identifiers:
+        subject["identifier"] = identifiers
+    clr = {
+        "@context": CLR_CONTEXT,
+        "id": f"{base_url}/clr/{hashlib.sha256(''.join(c['id'] for c in credentials).encode()).hexdigest()[:32]}",
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "issuer": {"id": issuer.id, "type": ["Profile"], "name": issuer.name},
+        "validFrom": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "name": f"Professional learning record{f' of {learner_name}' if learner_name else ''}",
+        "credentialSubject": subject,
+    }
+    return _sign(clr, issuer, created)

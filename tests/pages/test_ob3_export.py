@@ -1,25 +1,19 @@
-"""Counted records as OB 3.0 credentials with eddsa-rdfc-2022 proofs that verify, and break when
-anything signed is changed."""
+"""Counted records as OB 3.0 credentials, and all of them as one CLR 2.0 transcript, signed with
+eddsa-rdfc-2022 by the district's did:key: our verifier accepts them, and refuses any change."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ler_plugin.wallet.export import (
-    Ob3Issuer,
-    _canonical,
-    _from_base58btc,
-    base58btc,
-    export_ob3,
-    verify_ob3,
-)
+from ler_plugin.badges.did import did_key
+from ler_plugin.badges.ob3 import verify_ob3
+from ler_plugin.wallet.export import Ob3Issuer, export_clr, export_ob3
 from ler_plugin.wallet.models import Record, RecordKind, RecordSource, RecordStatus, Visibility
-
-ISSUER_ID = "did:web:wallet.example.org:d:acme"
 
 
 def _record(record_id: int, title: str, status: RecordStatus, **extra: object) -> Record:
@@ -39,27 +33,38 @@ def _record(record_id: int, title: str, status: RecordStatus, **extra: object) -
 
 
 def _issuer(key: Ed25519PrivateKey) -> Ob3Issuer:
+    did = did_key(key.public_key())
     return Ob3Issuer(
-        id=ISSUER_ID, name="Acme ISD", verification_method=f"{ISSUER_ID}#key-1", private_key=key
+        id=did, name="Acme ISD", verification_method=f"{did}#{did.split(':')[2]}", private_key=key
     )
+
+
+def _no_fetch(url: str) -> Any:
+    raise AssertionError(f"a did:key needs no fetch, yet {url} was asked for")
+
+
+def _valid(document: dict[str, Any]) -> bool:
+    return verify_ob3(document, fetch_json=_no_fetch).valid
+
+
+RECORDS = [
+    _record(
+        1,
+        "Literacy workshop",
+        RecordStatus.APPROVED,
+        started_on=dt.date(2026, 2, 27),
+        ceus=Decimal("0.60"),
+    ),
+    _record(2, "Waiting", RecordStatus.SUBMITTED),
+    _record(3, "Verified badge", RecordStatus.VERIFIED, reflection="Led three sessions."),
+]
 
 
 def test_counted_records_are_signed_and_verify() -> None:
     key = Ed25519PrivateKey.generate()
-    records = [
-        _record(
-            1,
-            "Literacy workshop",
-            RecordStatus.APPROVED,
-            started_on=dt.date(2026, 2, 27),
-            ceus=Decimal("0.60"),
-        ),
-        _record(2, "Waiting", RecordStatus.SUBMITTED),
-        _record(3, "Verified badge", RecordStatus.VERIFIED, reflection="Led three sessions."),
-    ]
     created = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
     signed = export_ob3(
-        records,
+        RECORDS,
         issuer=_issuer(key),
         base_url="https://wallet.example.org",
         recipient_email="Ada@School.org",
@@ -71,22 +76,9 @@ def test_counted_records_are_signed_and_verify() -> None:
     assert first["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
     assert first["proof"]["created"] == "2026-11-28T12:00:00Z"
     assert first["credentialSubject"]["identifier"][0]["identityHash"].startswith("sha256$")
-    assert len(_from_base58btc(first["proof"]["proofValue"][1:])) == 64
-    public = key.public_key()
-    assert all(verify_ob3(c, public) for c in signed)
-    assert not verify_ob3(signed[0], Ed25519PrivateKey.generate().public_key())
-
-    # Every signed term reaches the canonical form (nothing silently dropped by the contexts).
-    nquads = _canonical({k: v for k, v in first.items() if k != "proof"}).decode()
-    for text in (
-        '"Literacy workshop"',
-        '"Acme ISD"',
-        '"2026-03-01"^^<https://www.w3.org/2001/XMLSchema#date>',
-        '"2026-02-27"^^<https://www.w3.org/2001/XMLSchema#date>',
-        '"0.60"^^<https://www.w3.org/2001/XMLSchema#float>',
-        "<https://purl.imsglobal.org/spec/vc/ob/vocab.html#identityHash>",
-    ):
-        assert text in nquads, text
+    assert all(_valid(c) for c in signed)
+    result = verify_ob3(first, fetch_json=_no_fetch, recipient_identities=["ada@school.org"])
+    assert result.valid and not result.dropped_terms
 
 
 def test_changing_anything_signed_breaks_the_proof() -> None:
@@ -100,12 +92,52 @@ def test_changing_anything_signed_breaks_the_proof() -> None:
     renamed["credentialSubject"]["achievement"]["name"] = "Doctorate"
     redated = copy.deepcopy(credential)
     redated["proof"]["created"] = "2030-01-01T00:00:00Z"
-    for tampered in (renamed, redated):
-        assert not verify_ob3(tampered, key.public_key())
-    assert verify_ob3(credential, key.public_key())
+    other_key = copy.deepcopy(credential)
+    other_key["issuer"]["id"] = _issuer(Ed25519PrivateKey.generate()).id
+    for tampered in (renamed, redated, other_key):
+        assert not _valid(tampered)
+    assert _valid(credential)
 
 
-def test_base58btc_round_trips() -> None:
-    for data in (b"", b"\0\0\x01", bytes(range(64)), b"hello world"):
-        assert _from_base58btc(base58btc(data)) == data
-    assert base58btc(b"hello world") == "StV1DL6CwTryKyV"
+def test_whole_wallet_as_one_clr_transcript() -> None:
+    key = Ed25519PrivateKey.generate()
+    issuer = _issuer(key)
+    credentials = export_ob3(RECORDS, issuer=issuer, base_url="https://wallet.example.org")
+    clr = export_clr(
+        credentials,
+        issuer=issuer,
+        base_url="https://wallet.example.org",
+        learner_name="Ada Lovelace",
+    )
+    result = verify_ob3(clr, fetch_json=_no_fetch)
+    assert result.valid, result.errors
+    assert result.format.startswith("clr2")
+    assert len(result.nested) == 2 and all(n.valid for n in result.nested)
+    assert "Ada Lovelace" in clr["name"]
+    anonymous = export_clr(
+        credentials, issuer=issuer, base_url="https://wallet.example.org", learner_name=None
+    )
+    assert "Ada" not in str(anonymous["name"]) and _valid(anonymous)
+
+    swapped = copy.deepcopy(clr)
+    swapped["credentialSubject"]["verifiableCredential"][0]["name"] = "Doctorate"
+    assert not _valid(swapped)
+
+
+def test_clr_download_over_http(live_server, world) -> None:  # type: ignore[no-untyped-def]
+    from tests.pages.world import client
+
+    with client(live_server.url) as http:
+        named = http.get("/app/wallet/export.clr.json", params={"session": world.teacher})
+        hidden = http.get(
+            "/app/wallet/export.clr.json", params={"session": world.teacher, "hide_name": "1"}
+        )
+        nobody = http.get("/app/wallet/export.clr.json")
+    assert named.status_code == 200 and "attachment" in named.headers["content-disposition"]
+    clr = named.json()
+    assert "Ada Lovelace" in clr["name"]
+    assert "Ada Lovelace" not in hidden.text
+    assert _valid(clr) and _valid(hidden.json())
+    titles = {c["name"] for c in clr["credentialSubject"]["verifiableCredential"]}
+    assert "Someone else's seminar" not in titles
+    assert nobody.status_code in (401, 403)
