@@ -166,10 +166,12 @@ async def test_revoked_expired_and_unknown_links_are_404(
     async with session_factory() as session:
         tags = list(
             await session.scalars(
-                select(AuditEvent.tag).where(
+                select(AuditEvent.tag)
+                .where(
                     AuditEvent.subject_id == str(revoked_id),
                     AuditEvent.subject_type == "share_link",
                 )
+                .order_by(AuditEvent.id)
             )
         )
     assert tags == ["share:link:create", "share:link:revoke"]
