@@ -33,18 +33,18 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ler_plugin.badges.models import Badge  # noqa: E402
-from ler_plugin.config import Settings, load_settings  # noqa: E402
-from ler_plugin.db import make_engine, make_session_factory  # noqa: E402
-from ler_plugin.lti import service as lti  # noqa: E402
-from ler_plugin.principal import Principal, Role  # noqa: E402
-from ler_plugin.providers import service as providers  # noqa: E402
-from ler_plugin.sessions import issue_token  # noqa: E402
-from ler_plugin.wallet.models import Record  # noqa: E402
-from tests import factories  # noqa: E402
-from tests.badges.ob2_host import BadgeSite, Host  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
-from tests.lti.platform import FakeLms  # noqa: E402
+from ler_plugin.badges.models import Badge
+from ler_plugin.config import Settings, load_settings
+from ler_plugin.db import make_engine, make_session_factory
+from ler_plugin.lti import service as lti
+from ler_plugin.principal import Principal, Role
+from ler_plugin.providers import service as providers
+from ler_plugin.sessions import issue_token
+from ler_plugin.wallet.models import Record
+from tests import factories
+from tests.badges.ob2_host import BadgeSite, Host
+from tests.conftest import free_port
+from tests.lti.platform import FakeLms
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 OPERATIONS = Path(__file__).resolve().parents[1] / "graphql" / "operations"
