@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -52,6 +53,8 @@ WALLET = "query { wallet { id totals { records clockHours } records(first: 20) {
 KINDS = ("launch", "wallet", "badge", "rollup")
 TEACHERS = 40
 STEPS = (2, 4, 8, 16, 32)
+POST_BADGE = (OPERATIONS / "post_badge.graphql").read_text()
+ROLLUP = (OPERATIONS / "rollup.graphql").read_text()
 
 
 @dataclass
@@ -163,8 +166,8 @@ async def launch(client: httpx.AsyncClient, w: World) -> int:
 
 
 async def graphql(
-    client: httpx.AsyncClient, w: World, bearer: str, query: str, variables: dict
-) -> dict:  # type: ignore[type-arg]
+    client: httpx.AsyncClient, w: World, bearer: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
     response = await client.post(
         f"{w.base}/graphql",
         json={"query": query, "variables": variables},
@@ -175,7 +178,7 @@ async def graphql(
     answer = response.json()
     if answer.get("errors"):
         raise RuntimeError(f"graphql errors: {answer['errors'][:1]}")
-    return answer["data"]  # type: ignore[no-any-return]
+    return dict(answer["data"])
 
 
 async def wallet(client: httpx.AsyncClient, w: World) -> int:
@@ -193,9 +196,8 @@ async def badge(client: httpx.AsyncClient, w: World) -> int:
     else:
         email = w.emails[secrets.randbelow(TEACHERS)]
         url = w.site.hosted(f"load-{next(w.new_names)}", recipient=w.site.recipient(email))
-    query = (OPERATIONS / "post_badge.graphql").read_text()
     variables = {"input": {"url": url, "credit": {"clockHours": "1.5", "category": "math"}}}
-    data = await graphql(client, w, w.provider_token, query, variables)
+    data = await graphql(client, w, w.provider_token, POST_BADGE, variables)
     if data["postBadge"]["outcome"] != "RECORDED":
         raise RuntimeError(f"badge outcome {data['postBadge']['outcome']}")
     w.posted.append(url)
@@ -203,9 +205,8 @@ async def badge(client: httpx.AsyncClient, w: World) -> int:
 
 
 async def rollup(client: httpx.AsyncClient, w: World) -> int:
-    query = (OPERATIONS / "rollup.graphql").read_text()
     data = await graphql(
-        client, w, w.admin_token, query, {"by": ["school", "category"], "first": 50}
+        client, w, w.admin_token, ROLLUP, {"by": ["school", "category"], "first": 50}
     )
     if not data["district"]["rollup"]["edges"]:
         raise RuntimeError("an empty rollup")

@@ -26,7 +26,7 @@ from ler_plugin.audit import AuditEvent
 from ler_plugin.config import Settings
 from ler_plugin.lti import service as lti
 from ler_plugin.principal import Principal
-from ler_plugin.wallet.models import Record
+from ler_plugin.wallet.models import Record, Teacher
 from tests import factories
 from tests.badges.ob2_host import BadgeSite, Host, Route
 from tests.conftest import free_port
@@ -113,6 +113,14 @@ async def records(factory: async_sessionmaker[AsyncSession], district_id: int) -
         return int(found or 0)
 
 
+async def teachers(factory: async_sessionmaker[AsyncSession], district_id: int) -> int:
+    async with factory() as session:
+        found = await session.scalar(
+            select(func.count()).select_from(Teacher).where(Teacher.district_id == district_id)
+        )
+        return int(found or 0)
+
+
 # --- a badge post killed while the server fetches the badge ------------------------------------
 
 
@@ -135,11 +143,11 @@ async def test_badge_post_killed_mid_fetch_stores_nothing_and_a_retry_stores_one
             return served_image  # type: ignore[return-value]
 
         host.route(image, kill_then_answer)
-        post = {"query": operation("post_badge"), "variables": {"input": {"url": url}}}
+        query, variables = operation("post_badge"), {"input": {"url": url}}
         try:
             answer = httpx.post(
                 f"{tool.url}/graphql",
-                json=post,
+                json={"query": query, "variables": variables},
                 headers={"Authorization": f"Bearer {bearer}"},
                 timeout=20,
             )
@@ -154,7 +162,7 @@ async def test_badge_post_killed_mid_fetch_stores_nothing_and_a_retry_stores_one
 
         host.route(image, served_image)
         tool.start()
-        again = gql(tool.url, bearer, post["query"], post["variables"])["data"]["postBadge"]
+        again = gql(tool.url, bearer, query, variables)["data"]["postBadge"]
         assert (again["outcome"], again["created"]) == ("RECORDED", True)
         assert await count_badges(session_factory, district_id) == 1
         assert await records(session_factory, district_id) == 1
@@ -243,12 +251,12 @@ async def test_award_killed_mid_request_lands_whole_or_not_at_all(
             id_token = course.id_token(params["nonce"], sub="facilitator-1", roles=[INSTRUCTOR])
             launched = await browser.launch(id_token, params["state"])
             assert launched.status_code == 303, launched.text
-            session = parse_qs(urlsplit(launched.headers["location"]).query)["session"][0]
+            token = parse_qs(urlsplit(launched.headers["location"]).query)["session"][0]
             page_url = f"{tool.url}/app/facilitator"
 
             async def award_killed() -> None:
                 """The page (one roster read), then the award, which the tripwire kills."""
-                first = await browser.client.get(page_url, params={"session": session})
+                first = await browser.client.get(page_url, params={"session": token})
                 assert first.status_code == 200, first.text
                 form = {
                     "csrf": csrf(first.text),
@@ -260,7 +268,7 @@ async def test_award_killed_mid_request_lands_whole_or_not_at_all(
                 }
                 try:
                     answer = await browser.client.post(
-                        page_url, params={"session": session}, data=form
+                        page_url, params={"session": token}, data=form
                     )
                     raise AssertionError(f"answered after the kill: {answer.status_code}")
                 except httpx.HTTPError:
@@ -273,6 +281,7 @@ async def test_award_killed_mid_request_lands_whole_or_not_at_all(
             tripwire.arm("/memberships", 2, tool.kill)
             await award_killed()
             assert await records(session_factory, district_id) == 0
+            assert await teachers(session_factory, district_id) == 0  # roster members: none
             assert await tags(session_factory, district_id) == before
 
             # Killed while the scores go to the gradebook: after the commit, so all of it.
@@ -280,6 +289,7 @@ async def test_award_killed_mid_request_lands_whole_or_not_at_all(
             tripwire.arm("/lineitems", 1, tool.kill)
             await award_killed()
             assert await records(session_factory, district_id) == LEARNERS
+            assert await teachers(session_factory, district_id) == LEARNERS
             awarded = (await tags(session_factory, district_id)).count("record:lms_award:create")
             assert awarded == 1
             assert course.scores == []
