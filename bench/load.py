@@ -37,11 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ler_plugin.badges.models import Badge
 from ler_plugin.config import Settings, load_settings
 from ler_plugin.db import make_engine, make_session_factory
+from ler_plugin.districts import service as districts
 from ler_plugin.lti import service as lti
 from ler_plugin.principal import Principal, Role
 from ler_plugin.providers import service as providers
 from ler_plugin.sessions import issue_token
-from ler_plugin.wallet.models import Record
+from ler_plugin.wallet.models import Record, SchoolMembership
 from tests import factories
 from tests.badges.ob2_host import BadgeSite, Host
 from tests.conftest import free_port
@@ -105,10 +106,17 @@ async def seed(
     try:
         async with factory() as session, session.begin():
             district = await factories.district(session)
+            schools = [
+                await districts.ensure_school(
+                    session=session, district_id=district.id, name=f"School {n}"
+                )
+                for n in range(4)
+            ]
             teachers, emails = [], []
             for n in range(TEACHERS):
                 email = f"teacher{n}-{secrets.token_hex(3)}@example.org"
                 teacher = await factories.teacher(session, district.id, email=email)
+                session.add(SchoolMembership(teacher_id=teacher.id, school_id=schools[n % 4].id))
                 for i in range(5):
                     await factories.record(
                         session,
@@ -387,7 +395,7 @@ def main() -> int:
             world.provider_token = answer.json()["access_token"]
             print(
                 f"ler-plugin serve --workers {args.workers} on PostgreSQL (schema {schema}); "
-                f"{TEACHERS} teachers x 5 records; mix: launch (login+launch), wallet, badge post "
+                f"{TEACHERS} teachers in 4 schools x 5 records; mix: launch (login+launch), wallet, badge post "
                 f"(half repeats), rollup by school,category; {os.cpu_count()} CPUs"
             )
             steps = [asyncio.run(run_step(world, c, args.seconds / len(STEPS))) for c in STEPS]
