@@ -1,0 +1,298 @@
+"""The served tool killed (SIGKILL) in the middle of a request: each batch is stored whole or
+not at all, and the audit log says exactly what is stored.
+
+The kill is made deterministic by a host we control: the LMS (roster, gradebook) or the badge
+issuer kills the server the moment the server's request reaches it, so the server dies while it
+waits for that answer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ler_plugin.audit import AuditEvent
+from ler_plugin.config import Settings
+from ler_plugin.lti import service as lti
+from ler_plugin.principal import Principal
+from ler_plugin.wallet.models import Record, Teacher
+from tests import factories
+from tests.badges.ob2_host import BadgeSite, Host, Route
+from tests.conftest import free_port
+from tests.facilitator.conftest import INSTRUCTOR, csrf
+from tests.facilitator.lms import CourseLms, member
+from tests.intake.helpers import count_badges, district_with_provider, gql, operation, teacher
+from tests.lti.advantage.lms import serve
+from tests.lti.platform import Browser
+
+
+class Server:
+    """`ler-plugin serve` (one worker) as a process of its own, on the test database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LER_")}
+        self.env.update(
+            LER_DATABASE_URL=settings.database_url,
+            LER_SECRET_KEY=settings.secret_key,
+            LER_ALLOW_INSECURE_LOOPBACK="1",
+            LER_BASE_URL=self.url,
+        )
+        if settings.database_schema:
+            self.env["LER_DATABASE_SCHEMA"] = settings.database_schema
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ler_plugin", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the server stopped on its own"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the server did not answer /healthz within 30 s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no rollback, no cleanup in the process."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+
+    def killed(self) -> bool:
+        assert self.process is not None
+        return self.process.wait(timeout=10) == -signal.SIGKILL
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def server(settings: Settings) -> Iterator[Server]:
+    found = Server(settings)
+    try:
+        found.start()
+        yield found
+    finally:
+        found.stop()
+
+
+async def tags(factory: async_sessionmaker[AsyncSession], district_id: int) -> list[str]:
+    async with factory() as session:
+        rows = await session.scalars(
+            select(AuditEvent.tag).where(AuditEvent.district_id == district_id)
+        )
+        return list(rows)
+
+
+async def records(factory: async_sessionmaker[AsyncSession], district_id: int) -> int:
+    async with factory() as session:
+        found = await session.scalar(
+            select(func.count()).select_from(Record).where(Record.district_id == district_id)
+        )
+        return int(found or 0)
+
+
+async def teachers(factory: async_sessionmaker[AsyncSession], district_id: int) -> int:
+    async with factory() as session:
+        found = await session.scalar(
+            select(func.count()).select_from(Teacher).where(Teacher.district_id == district_id)
+        )
+        return int(found or 0)
+
+
+# --- a badge post killed while the server fetches the badge ------------------------------------
+
+
+async def test_badge_post_killed_mid_fetch_stores_nothing_and_a_retry_stores_one(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    with Host() as host, server(settings) as tool:
+        site = BadgeSite(host)
+        district_id, made = await district_with_provider(session_factory, [site.issuer_url])
+        await teacher(session_factory, district_id, "crash@example.org")
+        url = site.hosted("crash", recipient=site.recipient("crash@example.org"))
+        bearer = _token(tool.url, made.client_id, made.client_secret)
+        # The issuer kills the server when the badge's image is asked for: the assertion, the
+        # class and the issuer are already fetched, nothing is stored yet.
+        image = site.image_url.removeprefix(host.base)
+        served_image = host.routes[image]
+
+        def kill_then_answer() -> Route:
+            tool.kill()
+            return served_image  # type: ignore[return-value]
+
+        host.route(image, kill_then_answer)
+        query, variables = operation("post_badge"), {"input": {"url": url}}
+        try:
+            answer = httpx.post(
+                f"{tool.url}/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {bearer}"},
+                timeout=20,
+            )
+            raise AssertionError(f"the server answered after its kill: {answer.text[:300]}")
+        except httpx.HTTPError:
+            pass
+        assert tool.killed()
+        assert host.hits(image) == 1
+        assert await count_badges(session_factory, district_id) == 0
+        assert await records(session_factory, district_id) == 0
+        assert "record:badge:verify" not in await tags(session_factory, district_id)
+
+        host.route(image, served_image)
+        tool.start()
+        again = gql(tool.url, bearer, query, variables)["data"]["postBadge"]
+        assert (again["outcome"], again["created"]) == ("RECORDED", True)
+        assert await count_badges(session_factory, district_id) == 1
+        assert await records(session_factory, district_id) == 1
+        assert (await tags(session_factory, district_id)).count("record:badge:verify") == 1
+
+
+def _token(base_url: str, client_id: str, client_secret: str) -> str:
+    response = httpx.post(
+        f"{base_url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+# --- a facilitator's award killed before and after its commit ----------------------------------
+
+LEARNERS = 30
+
+
+class Tripwire:
+    """An ASGI app in front of the test LMS: kills the server at the `nth` request to a path."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.path = ""
+        self.countdown = 0
+        self.kill: Callable[[], None] = lambda: None
+
+    def arm(self, path: str, nth: int, kill: Callable[[], None]) -> None:
+        self.path, self.countdown, self.kill = path, nth, kill
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.countdown and scope["type"] == "http" and scope["path"].startswith(self.path):
+            self.countdown -= 1
+            if self.countdown == 0:
+                self.kill()
+        await self.app(scope, receive, send)
+
+
+class Board:
+    """The LMS's server; the app behind it is attached once the tool's URL is known."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+async def test_award_killed_mid_request_lands_whole_or_not_at_all(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    board = Board()
+    with serve(board) as lms_url, server(settings) as tool:
+        course = CourseLms(tool_url=tool.url, base=lms_url, page_size=50)
+        course.members = [
+            member(0, "Instructor", user_id="facilitator-1"),
+            *(member(n) for n in range(1, LEARNERS + 1)),
+        ]
+        tripwire = Tripwire(course.app())
+        board.app = tripwire
+        async with session_factory() as session, session.begin():
+            district_id = (await factories.district(session)).id
+            await lti.add_platform(
+                session=session,
+                settings=settings,
+                principal=Principal.operator(),
+                district_id=district_id,
+                data=lti.PlatformInput(
+                    issuer=course.issuer,
+                    client_id=course.client_id,
+                    auth_login_url=course.auth_login_url,
+                    auth_token_url=course.token_url,
+                    jwks_url=course.jwks_url,
+                    deployment_ids=[course.deployment_id],
+                ),
+            )
+        browser = Browser(tool.url)
+        try:
+            params = await browser.login(course)  # type: ignore[arg-type]
+            id_token = course.id_token(params["nonce"], sub="facilitator-1", roles=[INSTRUCTOR])
+            launched = await browser.launch(id_token, params["state"])
+            assert launched.status_code == 303, launched.text
+            token = parse_qs(urlsplit(launched.headers["location"]).query)["session"][0]
+            page_url = f"{tool.url}/app/facilitator"
+
+            async def award_killed() -> None:
+                """The page (one roster read), then the award, which the tripwire kills."""
+                first = await browser.client.get(page_url, params={"session": token})
+                assert first.status_code == 200, first.text
+                form = {
+                    "csrf": csrf(first.text),
+                    "member": [m["user_id"] for m in course.members[1:]],
+                    "title": "Crash course",
+                    "clock_hours": "2",
+                    "completed_on": "2026-03-01",
+                    "category": "literacy",
+                }
+                try:
+                    answer = await browser.client.post(
+                        page_url, params={"session": token}, data=form
+                    )
+                    raise AssertionError(f"answered after the kill: {answer.status_code}")
+                except httpx.HTTPError:
+                    pass
+                assert tool.killed()
+                assert tripwire.countdown == 0
+
+            # Killed while the award reads the roster again: before its transaction.
+            before = await tags(session_factory, district_id)
+            known = await teachers(session_factory, district_id)  # the facilitator, launched
+            tripwire.arm("/memberships", 2, tool.kill)
+            await award_killed()
+            assert await records(session_factory, district_id) == 0
+            assert await teachers(session_factory, district_id) == known  # no roster member
+            assert await tags(session_factory, district_id) == before
+
+            # Killed while the scores go to the gradebook: after the commit, so all of it.
+            tool.start()
+            tripwire.arm("/lineitems", 1, tool.kill)
+            await award_killed()
+            assert await records(session_factory, district_id) == LEARNERS
+            assert await teachers(session_factory, district_id) == known + LEARNERS
+            awarded = (await tags(session_factory, district_id)).count("record:lms_award:create")
+            assert awarded == 1
+            assert course.scores == []
+        finally:
+            await browser.close()
