@@ -82,11 +82,20 @@ class _Rdfc10(jsonld.URDNA2015):
         return str(info["hash"])
 
 
+# badgecheck finds an OB 2.0 extension's schema by watching which contexts its loader is asked
+# for; a context PyLD keeps in its process-wide cache is never asked for again, and badgecheck
+# then fails the extension ("no contexts defined"). So the OB 2.0 family stays out of the cache.
+_NOT_CACHED = ("w3id.org/openbadges", "ler-plugin.org/contexts/pd-credit/ob2/")
+
+
 def static_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """`load_document` marked ``tag: static``: PyLD then keeps the processed context in its
     process-wide cache by URL. Without the tag it re-resolves every URL context on every call,
     hashing the whole context document (JCS) each time: half the cost of a verification."""
-    return {**load_document(url, options), "tag": "static"}
+    document = load_document(url, options)
+    if any(marker in url for marker in _NOT_CACHED):
+        return document
+    return {**document, "tag": "static"}
 
 
 def canonize(document: dict[str, Any]) -> str:

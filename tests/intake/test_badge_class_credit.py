@@ -45,3 +45,21 @@ async def test_credit_stated_on_the_badge_class_is_counted(
     assert record.clock_hours == Decimal("6.00")
     assert record.category == "literacy"
     assert not (record.status_reason or "").startswith("needs review")
+
+
+async def test_reading_ob2_credit_first_does_not_break_badgecheck_extensions(
+    live_server, session_factory, site: BadgeSite
+) -> None:  # type: ignore[no-untyped-def]
+    """PyLD's process-wide context cache once hid OB 2.0 extension contexts from badgecheck, so a
+    badge with an extension failed once any OB 2.0 credit had been read in the same process."""
+    from ler_plugin.badges.credit import extract_credit
+
+    extension = {
+        "@context": "https://ler-plugin.org/contexts/pd-credit/ob2/v1",
+        "type": ["Extension", "extensions:PDCreditExtension"],
+        "clockHours": "2",
+    }
+    extract_credit(
+        {"@context": OB2_CONTEXT, "type": "Assertion", "extensions:PDCreditExtension": extension}
+    )
+    await test_credit_stated_on_the_badge_class_is_counted(live_server, session_factory, site)
