@@ -62,6 +62,7 @@ class GraphQLApp(GraphQL[Context, None]):
             graphql_ide=None if settings.is_production else "graphiql",
         )
         self.settings = settings
+        persisted.published()  # read the operation files now: a broken one fails the start
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As strawberry's, but a malformed request gets a GraphQL-shaped JSON error, not plain text."""

@@ -4,9 +4,11 @@ filters; events written during a request carry its client address and request id
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import httpx
 
+from ler_plugin.api.persisted import OPERATIONS_DIR
 from ler_plugin.audit import record_event
 from ler_plugin.principal import Principal
 from ler_plugin.sessions import issue_token
@@ -57,6 +59,23 @@ async def test_admin_sees_own_district_with_request_origin(live_server, session_
     # Written outside any request (the helper's session): no origin is made up.
     made_directly = [e for e in events if e["requestId"] != "audit-origin-0001"]
     assert made_directly and all(e["ip"] is None for e in made_directly)
+
+    # The published operation, sent by its hash as a client would.
+    published = (OPERATIONS_DIR / "audit_events.graphql").read_bytes()
+    by_hash = ask(
+        live_server.url,
+        mine.admin,
+        {
+            "variables": {"first": 1, "tag": "share:"},
+            "extensions": {
+                "persistedQuery": {
+                    "version": 1,
+                    "sha256Hash": hashlib.sha256(published).hexdigest(),
+                }
+            },
+        },
+    )
+    assert by_hash["data"]["auditEvents"]["edges"][0]["node"]["requestId"] == "audit-origin-0001"
 
     operator = issue_token(live_server.settings, Principal.operator())
     everyone = {e["districtId"] for e in _events(live_server.url, operator)}
