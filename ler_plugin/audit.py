@@ -42,7 +42,11 @@ def bind_request(ip: str | None, request_id: str | None) -> None:
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_district_time", "district_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_event_district_time", "district_id", "occurred_at"),
+        # A teacher's share views: events about given subjects, newest first.
+        Index("ix_audit_event_subject_time", "subject_type", "subject_id", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id", ondelete="SET NULL"))
