@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from cross_web import HTTPException
@@ -17,7 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
+from graphql import GraphQLError
+from ler_plugin.api import persisted
 from ler_plugin.api.context import Context, NotSignedIn
 from ler_plugin.api.schema import production_schema, schema
 from ler_plugin.config import Settings
@@ -57,6 +62,7 @@ class GraphQLApp(GraphQL[Context, None]):
             graphql_ide=None if settings.is_production else "graphiql",
         )
         self.settings = settings
+        persisted.published()  # read the operation files now: a broken one fails the start
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As strawberry's, but a malformed request gets a GraphQL-shaped JSON error, not plain text."""
@@ -70,6 +76,40 @@ class GraphQLApp(GraphQL[Context, None]):
         except RecursionError:  # json.loads on absurdly nested input
             response = _bad_request("the request body is nested too deeply", 400)
         await response(scope, receive, send)
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Run a persisted operation by its hash, or a free-form one if the asker may."""
+        roles = (
+            frozenset(r.value for r in context.principal.roles)
+            if context.principal
+            else frozenset()
+        )
+        try:
+            query = persisted.resolve(
+                request_data.query,
+                request_data.extensions,
+                roles,
+                self.settings.arbitrary_operation_roles,
+            )
+        except LerError as exc:
+            error = GraphQLError(exc.message, extensions={"code": exc.code})
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(
+            request,
+            request_adapter,
+            sub_response,
+            context,
+            root_value,
+            replace(request_data, query=query),
+        )
 
     async def get_context(self, request: Any, response: Any) -> Context:
         found = principal_from_request(self.settings, request)

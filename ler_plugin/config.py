@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=12 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
     )
+    graphql_arbitrary_roles: str | None = Field(
+        default=None,
+        description="Comma-separated roles that may send free-form GraphQL queries in production "
+        "(others send only the published persisted operations), or * for everyone. "
+        "Default: operator,district_admin in production, * elsewhere.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -106,6 +112,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or CIDR") from None
         return value
 
+    @field_validator("graphql_arbitrary_roles")
+    @classmethod
+    def _arbitrary_roles(cls, value: str | None) -> str | None:
+        known = {"teacher", "facilitator", "district_admin", "provider", "operator", "*"}
+        for item in filter(None, (v.strip() for v in (value or "").split(","))):
+            if item not in known:
+                raise ValueError(f"{item!r} is not a role (one of {', '.join(sorted(known))})")
+        return value
+
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, value: str) -> str:
@@ -136,6 +151,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def arbitrary_operation_roles(self) -> frozenset[str]:
+        """Who may send a free-form `query`; "*" in the set means anyone."""
+        spec = self.graphql_arbitrary_roles
+        if spec is None:
+            spec = "operator,district_admin" if self.is_production else "*"
+        return frozenset(v.strip() for v in spec.split(",") if v.strip())
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
+from ler_plugin.api.audit import AuditQuery
 from ler_plugin.api.badges import BadgeMutation, BadgeQuery
 from ler_plugin.api.context import Info
 from ler_plugin.api.errors import mask_errors
@@ -40,7 +41,9 @@ class ViewerQuery:
 
 
 # Each room contributes a query (and mutation) type: add yours to the tuple.
-Query = merge_types("Query", (ViewerQuery, WalletQuery, BadgeQuery, ProviderQuery, RollupsQuery))
+Query = merge_types(
+    "Query", (ViewerQuery, WalletQuery, BadgeQuery, ProviderQuery, RollupsQuery, AuditQuery)
+)
 Mutation = merge_types("Mutation", (BadgeMutation,))
 
 

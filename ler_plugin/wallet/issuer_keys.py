@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ler_plugin.audit import record_event
 from ler_plugin.badges.did import did_key
 from ler_plugin.config import Settings
 from ler_plugin.db import Base, utcnow
@@ -76,6 +77,17 @@ async def _key_row(
         # A savepoint: when another request made the district's key first, use that one.
         async with session.begin_nested():
             session.add(row)
+            await session.flush()
+            # Made on first need, by no one in particular: the district's signing identity.
+            record_event(
+                session,
+                "wallet:issuer_key:create",
+                actor_kind="system",
+                actor_id=None,
+                district_id=district_id,
+                subject_type="district_issuer_key",
+                subject_id=row.did,
+            )
     except IntegrityError:
         found = await session.scalar(query)
         assert found is not None

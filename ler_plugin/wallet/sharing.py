@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -20,10 +21,11 @@ from sqlalchemy import Boolean, ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ler_plugin.audit import record_event
+from ler_plugin.audit import AuditEvent, list_subject_events, record_event
 from ler_plugin.config import Settings
 from ler_plugin.db import Base, utcnow
 from ler_plugin.districts.models import District
+from ler_plugin.pagination import Page
 from ler_plugin.principal import Principal
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import Record, Teacher, Visibility, Wallet
@@ -207,8 +209,26 @@ async def revoke_link(
     return link
 
 
-async def open_link(*, session: AsyncSession, token: str) -> SharedView:
-    """What anyone holding the token may see; a link that is unknown, expired or revoked is 404."""
+VIEW_TAG = "share:link:view"
+
+
+def coarse_address(address: str | None) -> str | None:
+    """The viewer's network, not their machine: IPv4 to its /24, IPv6 to its /48. Enough for a
+    teacher to tell "my principal's office" from "somewhere else", without logging a person."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+async def open_link(
+    *, session: AsyncSession, token: str, viewer_ip: str | None = None
+) -> SharedView:
+    """What anyone holding the token may see; a link that is unknown, expired or revoked is 404.
+    Each successful open writes a `share:link:view` event (the viewer's address coarsened), so the
+    owner can see who looked; the caller commits it."""
     gone = WalletError(
         "share_link_not_found",
         "this link does not work: it may have expired or been revoked by its owner",
@@ -236,6 +256,17 @@ async def open_link(*, session: AsyncSession, token: str) -> SharedView:
     teacher = await session.get(Teacher, wallet.teacher_id)
     district = await session.get(District, link.district_id)
     assert teacher is not None and district is not None
+    record_event(
+        session,
+        VIEW_TAG,
+        actor_kind="anonymous",
+        actor_id=None,
+        district_id=link.district_id,
+        subject_type="share_link",
+        subject_id=link.id,
+        ip=coarse_address(viewer_ip) or "",  # never None: the full address must not fill in
+        records=len(records),
+    )
     return SharedView(
         link=link,
         records=records,
@@ -243,3 +274,42 @@ async def open_link(*, session: AsyncSession, token: str) -> SharedView:
         owner_name=None if link.hide_identity else teacher.display_name,
         owner_picture_url=None if link.hide_identity else teacher.picture_url,
     )
+
+
+async def link_views(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    wallet: Wallet,
+    first: int = 20,
+    after: str | None = None,
+) -> Page[AuditEvent]:
+    """Opens of the principal's own share links, newest first."""
+    if wallet.teacher_id != principal.teacher_id:
+        raise WalletError("forbidden", "you can see views of your own links only", status=403)
+    link_ids = await session.scalars(select(ShareLink.id).where(ShareLink.wallet_id == wallet.id))
+    return await list_subject_events(
+        session=session,
+        tag=VIEW_TAG,
+        subject_type="share_link",
+        subject_ids=[str(i) for i in link_ids],
+        first=first,
+        after=after,
+    )
+
+
+async def recent_views(
+    *, session: AsyncSession, links: list[ShareLink], per_link: int = 5
+) -> dict[int, list[AuditEvent]]:
+    """The latest few opens of each link (for the share management page)."""
+    found: dict[int, list[AuditEvent]] = {}
+    for link in links:
+        page = await list_subject_events(
+            session=session,
+            tag=VIEW_TAG,
+            subject_type="share_link",
+            subject_ids=[str(link.id)],
+            first=per_link,
+        )
+        found[link.id] = page.items
+    return found

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ler_plugin.audit import bind_request
 from ler_plugin.config import Settings
 
 log = logging.getLogger("ler_plugin.http")
@@ -75,6 +76,8 @@ class RequestMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_ip"] = client_ip(self.settings, scope)
+        # Audit events written while this request runs say where it came from.
+        bind_request(state["client_ip"], request_id)
         cap = self.settings.max_body_bytes
         started = time.perf_counter()
         status = 500

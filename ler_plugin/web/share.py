@@ -13,6 +13,7 @@ from ler_plugin.wallet import sharing
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import Visibility
 from ler_plugin.web import slots
+from ler_plugin.web.middleware import client_address
 from ler_plugin.web.pages import LABELS
 from ler_plugin.web.render import PageContext, error_page, page, plain_page
 
@@ -31,6 +32,7 @@ async def _render(
 ) -> Response:
     wallet = await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
     links = await sharing.list_links(session=ctx.session, wallet=wallet)
+    views = await sharing.recent_views(session=ctx.session, links=[link for link, _ in links])
     chosen = {v for v in ctx.form.getlist("record") if isinstance(v, str)} if ctx.form else set()
     return ctx.render(
         "shares.html",
@@ -40,6 +42,7 @@ async def _render(
             (link, count, share_url(ctx.settings, link), sharing.is_active(link))
             for link, count in links
         ],
+        views=views,
         records=await wallets.all_records(session=ctx.session, wallet=wallet),
         chosen=chosen,
         expiry_choices=sharing.EXPIRY_CHOICES_DAYS,
@@ -103,7 +106,12 @@ async def shared_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     async with request.app.state.session_factory() as session:
         try:
-            view = await sharing.open_link(session=session, token=request.path_params["token"])
+            view = await sharing.open_link(
+                session=session,
+                token=request.path_params["token"],
+                viewer_ip=client_address(request),
+            )
+            await session.commit()
         except LerError as exc:
             return error_page(settings, exc.status, exc.message)
         badges = await slots.badges_for(session=session, records=view.records)

@@ -74,6 +74,10 @@ RULES: dict[str, Rule] = {
     "Query.providers": rule("{ providers { name } }", {"admin", "other_admin", "operator"}),
     "Query.district": rule("{ district { name } }", {"admin", "other_admin"}),
     "Query.myCompliance": rule("{ myCompliance { status } }", TEACHERS),
+    "Query.auditEvents": rule(
+        "{ auditEvents(first: 5) { edges { node { tag } } } }", {"admin", "other_admin", "operator"}
+    ),
+    "Query.myShareViews": rule("{ myShareViews(first: 5) { edges { node { ip } } } }", TEACHERS),
     "Mutation.postBadge": rule(
         'mutation { postBadge(input: {url: "http://127.0.0.1:9/missing"}) { outcome } }',
         {"provider"},
