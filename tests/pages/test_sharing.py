@@ -174,7 +174,7 @@ async def test_revoked_expired_and_unknown_links_are_404(
                 .order_by(AuditEvent.id)
             )
         )
-    assert tags == ["share:link:create", "share:link:revoke"]
+    assert tags == ["share:link:create", "share:link:view", "share:link:revoke"]
 
 
 async def test_token_is_not_stored(live_server, session_factory, world: World) -> None:  # type: ignore[no-untyped-def]
