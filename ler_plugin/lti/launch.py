@@ -375,6 +375,11 @@ def build_principal(
             _put(
                 context, "deep_link_accept_types", " ".join(a for a in accept if isinstance(a, str))
             )
+    presentation = _claim(claims, "launch_presentation")
+    if isinstance(presentation, dict):
+        # Where the LMS shows us: Canvas's issuer is canvas.instructure.com while the page that
+        # frames us is the school's own Canvas domain, which frame-ancestors must allow.
+        _put(context, "return_url", presentation.get("return_url"))
     custom = _claim(claims, "custom")
     if isinstance(custom, dict):
         # The PD activity a deep-linked link names (pd_title, pd_hours, pd_category): the

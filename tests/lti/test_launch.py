@@ -378,3 +378,19 @@ async def test_a_deep_linked_activity_names_its_pd_credit_in_the_session(
     assert principal.context["custom_pd_hours"] == "2.50"
     assert principal.context["custom_pd_category"] == "literacy"
     assert "custom_other" not in principal.context
+
+
+async def test_the_launch_keeps_where_the_lms_shows_the_tool(
+    browser: Browser, platform: FakeLms, live_server
+) -> None:
+    auth = await browser.login(platform)
+    token = platform.token(
+        auth["nonce"],
+        sub="teacher-4",
+        lti_launch_presentation={
+            "document_target": "iframe",
+            "return_url": "https://district.instructure.com/courses/9",
+        },
+    )
+    _, principal = session_of(await browser.launch(token, auth["state"]), live_server.settings)
+    assert principal.context["return_url"] == "https://district.instructure.com/courses/9"
