@@ -14,8 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ler_plugin.credit.categories import CATEGORIES
-from ler_plugin.fetch import FetchPolicy, guarded_async_client
-from ler_plugin.lti import deep_linking, nrps
+from ler_plugin.lti import deep_linking
 from ler_plugin.lti.keys import SigningKey, current_signing_key
 from ler_plugin.lti.models import Platform
 from ler_plugin.lti.services import LtiServiceError
@@ -26,7 +25,6 @@ from ler_plugin.web.render import PageContext, page
 from ler_plugin.web.security import frame_ancestors, origin_of
 
 # Roster pages (NRPS caps them at 1000), a token or two, the line item, a score per attendee.
-LMS_CALLS_MAX = 2 * nrps.MAX_PAGES + 10_000
 FIELDS = {
     "bad_title": "title",
     "bad_clock_hours": "clock_hours",
@@ -79,19 +77,11 @@ def _read_award(ctx: PageContext, errors: dict[str, str]) -> awards.AwardInput |
     return None if errors else data
 
 
-def lms_client(ctx: PageContext) -> httpx.AsyncClient:
-    """A guarded client with its own request budget for this page's calls to the LMS (roster
-    pages, a token, the line item, a score per attendee): the app's shared client has one
-    budget for the whole process, which a few awards would use up."""
-    policy = FetchPolicy.from_settings(ctx.settings, max_requests=LMS_CALLS_MAX)
-    return guarded_async_client(policy)
-
-
 @page
 async def facilitator_page(ctx: PageContext) -> Response:
     course = await awards.course_of(session=ctx.session, principal=ctx.principal)
-    async with lms_client(ctx) as client:
-        return await _facilitator(ctx, course, client)
+    # The app's one guarded client: every call to the LMS goes through the fetch rules.
+    return await _facilitator(ctx, course, ctx.request.app.state.http_client)
 
 
 async def _facilitator(
