@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ler_plugin.audit import record_event
+from ler_plugin.principal import Principal
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import Evidence, Record
 
@@ -114,6 +116,7 @@ def stored_path(data_dir: Path, evidence: Evidence) -> Path | None:
 async def attach(
     *,
     session: AsyncSession,
+    principal: Principal,
     data_dir: Path,
     record: Record,
     file: EvidenceFile | None = None,
@@ -135,4 +138,17 @@ async def attach(
         added.append(Evidence(record_id=record.id, url=check_url(url)))
     session.add_all(added)
     await session.flush()
+    for evidence in added:
+        record_event(
+            session,
+            "record:evidence:attach",
+            actor_kind=principal.actor_kind,
+            actor_id=principal.subject,
+            district_id=record.district_id,
+            subject_type="record",
+            subject_id=record.id,
+            evidence_id=evidence.id,
+            sha256=evidence.sha256,
+            url=evidence.url,
+        )
     return added

@@ -254,6 +254,7 @@ async def add_learning(ctx: PageContext) -> Response:
     )
     await evidence_files.attach(
         session=ctx.session,
+        principal=ctx.principal,
         data_dir=ctx.settings.data_dir,
         record=record,
         file=report.file,

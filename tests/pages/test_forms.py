@@ -90,6 +90,16 @@ async def test_add_learning_with_a_file_goes_to_approval(
     )
     stored = live_server.settings.data_dir / "evidence" / digest
     assert stored.read_bytes() == PDF
+    async with session_factory() as session:
+        attached = (
+            await session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.tag == "record:evidence:attach",
+                    AuditEvent.subject_id == str(added.id),
+                )
+            )
+        ).one()
+    assert attached.actor_id == f"teacher:{world.teacher_id}" and attached.data["sha256"] == digest
     with client(live_server.url) as http:
         mine = http.get(f"/app/wallet/evidence/{evidence.id}", params={"session": world.teacher})
         theirs = http.get(f"/app/wallet/evidence/{evidence.id}", params={"session": world.other})
