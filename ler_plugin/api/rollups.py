@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import select
 
 from ler_plugin.api.context import Info
 from ler_plugin.api.wallet import PageInfo, RecordStatus
-from ler_plugin.districts.models import District, School
+from ler_plugin.districts import service as districts
+from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import compliance as compliance_service
@@ -303,10 +303,7 @@ class DistrictView:
         counts = await compliance_service.counts_by_school(
             session=session, principal=principal, district_id=self.district_id, on=on
         )
-        schools = await session.scalars(
-            select(School).where(School.district_id == self.district_id)
-        )
-        names = {s.id: s.name for s in schools}
+        names = await districts.school_names(session=session, district_id=self.district_id)
         return [
             SchoolCompliance(
                 school_id=strawberry.ID(str(school_id)) if school_id else None,

@@ -66,3 +66,11 @@ async def ensure_school(*, session: AsyncSession, district_id: int, name: str) -
         session.add(school)
         await session.flush()
     return school
+
+
+async def school_names(*, session: AsyncSession, district_id: int) -> dict[int, str]:
+    """Every school of a district, by id."""
+    rows = await session.execute(
+        select(School.id, School.name).where(School.district_id == district_id)
+    )
+    return {school_id: name for school_id, name in rows}

@@ -15,7 +15,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ler_plugin.credit.categories import category_label
-from ler_plugin.districts.models import District, School
+from ler_plugin.districts import service as districts
+from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
 from ler_plugin.lti import service as lti_service
 from ler_plugin.lti.models import Deployment, DeploymentStatus, Platform
@@ -166,7 +167,7 @@ async def compliance(*, session: AsyncSession, principal: Principal) -> Complian
     counts = await rollup_compliance.counts_by_school(
         session=session, principal=principal, district_id=district_id
     )
-    names = await _school_names(session, district_id)
+    names = await districts.school_names(session=session, district_id=district_id)
     at_risk = []
     for status in AT_RISK:
         found = await rollup_compliance.district_compliance(
@@ -181,13 +182,6 @@ async def compliance(*, session: AsyncSession, principal: Principal) -> Complian
         by_school=sorted((names.get(k, NO_SCHOOL), v) for k, v in counts.items()),
         at_risk=at_risk,
     )
-
-
-async def _school_names(session: AsyncSession, district_id: int) -> dict[int, str]:
-    rows = await session.execute(
-        select(School.id, School.name).where(School.district_id == district_id)
-    )
-    return {row[0]: row[1] for row in rows}
 
 
 async def pending_deployments(
