@@ -3,6 +3,8 @@
     uv run python bench/rollups.py                      # 1M records on PostgreSQL (a few minutes)
     uv run python bench/rollups.py --records 10000000   # 10M (75k teachers)
     uv run python bench/rollups.py --records 100000 --url sqlite+aiosqlite:////tmp/bench.sqlite3
+    uv run python bench/rollups.py --keep ...; uv run python bench/rollups.py --schema bench_xxxx
+                                                        # time again on a kept schema, no reseed
 
 Seeds a district into a fresh PostgreSQL schema (dropped afterwards unless --keep), then times each
 query several times and prints the median, and the raw/summary ratio, in one run.
@@ -27,6 +29,7 @@ from sqlalchemy import func, select, text
 from ler_plugin import migrate
 from ler_plugin.config import load_settings
 from ler_plugin.db import make_engine, make_session_factory
+from ler_plugin.districts.models import District
 from ler_plugin.principal import Principal
 from ler_plugin.rollups import compliance, service
 from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
@@ -47,6 +50,10 @@ async def timed(repeat: int, call: Callable[[], Awaitable[Any]]) -> float:
     return statistics.median(runs) * 1000
 
 
+def progress(teachers: int, records: int) -> None:
+    print(f"\r  {teachers:,} teachers, {records:,} records", end="", flush=True)
+
+
 def row(name: str, fast: float, slow: float | None, fast_label: str) -> None:
     ratio = f"{slow / fast:8.1f}x" if slow else ""
     slow_text = f"{slow:10.1f} ms" if slow else " " * 13
@@ -56,10 +63,11 @@ def row(name: str, fast: float, slow: float | None, fast_label: str) -> None:
 async def main(args: argparse.Namespace) -> None:
     url = args.url
     postgres = url.startswith("postgres")
-    schema = f"bench_{secrets.token_hex(4)}" if postgres else None
+    reuse = args.schema is not None
+    schema = args.schema or (f"bench_{secrets.token_hex(4)}" if postgres else None)
     if not postgres:
         Path(url.split(":///", 1)[1]).unlink(missing_ok=True)  # a fresh file every run
-    if schema:
+    if schema and not reuse:
         import psycopg
 
         with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
@@ -68,19 +76,37 @@ async def main(args: argparse.Namespace) -> None:
     engine = make_engine(settings)
     factory = make_session_factory(engine)
     try:
-        await migrate.upgrade(engine, settings)
-        teachers = max(10, round(args.records / (RECORDS_PER_TEACHER_YEAR * args.years)))
-        print(f"seeding {teachers:,} teachers x {args.years} years on {url.split('://')[0]} ...")
-        started = time.perf_counter()
-        async with factory() as session, session.begin():
-            report = await seed(
-                session=session, slug="bench-isd", teachers=teachers, years=args.years, state="TX"
+        await migrate.upgrade(engine, settings)  # a kept schema gets migrations added since
+        if reuse:
+            async with factory() as session:
+                district_id = await session.scalar(
+                    select(District.id).where(District.slug == "bench-isd")
+                )
+                records = await session.scalar(select(func.count()).select_from(Record))
+            if district_id is None:
+                raise SystemExit(f"schema {schema} holds no bench-isd district")
+            print(f"reusing schema {schema}: {records:,} records")
+        else:
+            teachers = max(10, round(args.records / (RECORDS_PER_TEACHER_YEAR * args.years)))
+            print(
+                f"seeding {teachers:,} teachers x {args.years} years on {url.split('://')[0]} ..."
             )
-        seconds = time.perf_counter() - started
-        print(
-            f"seed: {report.records:,} records, {report.cells:,} month cells, {report.schools} "
-            f"schools in {seconds:.1f}s ({report.records / seconds:,.0f} records/s)"
-        )
+            started = time.perf_counter()
+            async with factory() as session, session.begin():
+                report = await seed(
+                    session=session,
+                    slug="bench-isd",
+                    teachers=teachers,
+                    years=args.years,
+                    state="TX",
+                    progress=progress,
+                )
+            seconds = time.perf_counter() - started
+            print(
+                f"\nseed: {report.records:,} records, {report.cells:,} month cells, {report.schools} "
+                f"schools in {seconds:.1f}s ({report.records / seconds:,.0f} records/s)"
+            )
+            district_id = report.district_id
         async with engine.connect() as connection:
             await connection.execute(text("ANALYZE"))
             await connection.commit()
@@ -95,7 +121,6 @@ async def main(args: argparse.Namespace) -> None:
         month_end = (dt.date(today.year, today.month, 28) + dt.timedelta(days=4)).replace(day=1)
         month_end -= dt.timedelta(days=1)
         operator = Principal.operator()
-        district_id = report.district_id
         cases = [
             ("school x category, one 5-year cycle", RollupQuery(("school", "category"), *cycle)),
             ("school x school_year, one cycle", RollupQuery(("school", "school_year"), *cycle)),
@@ -193,7 +218,7 @@ async def main(args: argparse.Namespace) -> None:
             )
     finally:
         await engine.dispose()
-        if schema and not args.keep:
+        if schema and not (args.keep or reuse):
             import psycopg
 
             with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
@@ -211,4 +236,5 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--url", default=os.environ.get("LER_BENCH_URL", DEFAULT_URL))
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
+    parser.add_argument("--schema", help="time again on a schema kept by --keep (no seeding)")
     asyncio.run(main(parser.parse_args()))
