@@ -26,7 +26,7 @@ from ler_plugin.api import persisted
 from ler_plugin.api.context import Context, NotSignedIn
 from ler_plugin.api.schema import production_schema, schema
 from ler_plugin.config import Settings
-from ler_plugin.db import make_engine, make_session_factory
+from ler_plugin.db import NOBODY, make_engine, make_session_factory
 from ler_plugin.errors import LerError
 from ler_plugin.fetch import FetchPolicy, guarded_async_client
 from ler_plugin.lti.services import TokenCache
@@ -172,7 +172,8 @@ async def readyz(request: Request) -> Response:
 def build_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = make_engine(settings)
+        # Rows are walled by district: a request sees the rows of its principal's district.
+        engine = make_engine(settings, default_tenant=NOBODY)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         # Every call to a URL from outside (LMS JWKS, tokens, services, registrations) is guarded.

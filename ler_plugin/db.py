@@ -7,8 +7,10 @@ and writes plain SQLAlchemy 2 that runs on both.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,65 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+@dataclass(frozen=True)
+class Tenant:
+    """Whose rows a transaction may see on PostgreSQL, where row-level security is the second wall
+    behind the services' own checks (see migrations 0003_row_level_security).
+
+    One district's rows, every row (`SYSTEM`: the CLI, migrations, and the flows that find out
+    who is asking: LTI launches, provider tokens, share links), or none (`NOBODY`).
+    """
+
+    district_id: int | None
+    system: bool = False
+
+    @classmethod
+    def of(cls, district_id: int | None) -> Tenant:
+        """The tenant of a principal's district; no district (the operator) sees every row."""
+        return SYSTEM if district_id is None else cls(district_id)
+
+
+SYSTEM = Tenant(None, system=True)
+NOBODY = Tenant(None)
+_tenant: ContextVar[Tenant | None] = ContextVar("ler_tenant", default=None)
+
+
+@contextmanager
+def tenant_scope(tenant: Tenant) -> Iterator[None]:
+    """Transactions begun inside the block see `tenant`'s rows (a transaction already open keeps
+    what it was begun with: start the scope before the session's first statement)."""
+    token = _tenant.set(tenant)
+    try:
+        yield
+    finally:
+        _tenant.reset(token)
+
+
+def _tenant_on_begin(default: Tenant) -> Any:
+    def begin(connection: Any) -> None:
+        tenant = _tenant.get() or default
+        # Settings local to the transaction: a pooled connection carries nothing to the next one.
+        # The raw cursor, because a statement through `connection` here would begin again.
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT set_config('ler.district_id', %s, true), set_config('ler.system', %s, true)",
+                (
+                    "" if tenant.district_id is None else str(tenant.district_id),
+                    "on" if tenant.system else "off",
+                ),
+            )
+        finally:
+            cursor.close()
+
+    return begin
+
+
+def make_engine(
+    settings: Settings, *, default_tenant: Tenant = SYSTEM, **kwargs: Any
+) -> AsyncEngine:
+    """The engine for `settings`. On PostgreSQL every transaction states its tenant: the one set
+    by `tenant_scope`, else `default_tenant` (the web app passes `NOBODY`; scripts see all)."""
     url = make_url(settings.database_url)
     if settings.is_sqlite:
         if url.database and url.database != ":memory:":
@@ -79,7 +139,9 @@ def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine.sync_engine, "begin", _tenant_on_begin(default_tenant))
+    return engine
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

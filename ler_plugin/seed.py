@@ -225,12 +225,21 @@ async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]
         columns = list(rows[0])
         names = ", ".join(f'"{c}"' for c in columns)
         cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
-        async with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        # COPY refuses a table under row-level security: copy into a temporary table (which has
+        # none), then one INSERT ... SELECT, which the district wall checks like any insert.
+        staging = f"seed_{table.name}"
+        create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
+        await cursor.execute(create + f"SELECT {names} FROM {table.name} WITH NO DATA")  # noqa: S608
+        async with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
             for start in range(0, len(rows), ROWS_PER_STATEMENT):
                 chunk = rows[start : start + ROWS_PER_STATEMENT]
                 await copy.write(
                     "".join("\t".join(_copy_value(row[c]) for c in columns) + "\n" for row in chunk)
                 )
+        await cursor.execute(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging}"  # noqa: S608
+        )
+        await cursor.execute(f"TRUNCATE {staging}")
         return
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         await session.execute(insert(table), rows[start : start + ROWS_PER_STATEMENT])

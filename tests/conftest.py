@@ -34,20 +34,32 @@ def _postgres_url() -> str | None:
     return url if url.startswith("postgres") else None
 
 
-def _create_schema(url: str) -> str:
+# The app connects as an ordinary role that owns its schema, as docs/deployment.md asks: a
+# superuser would pass the district wall (row-level security) that the whole suite must respect.
+APP_ROLE = "ler_app"
+
+
+def _create_schema(url: str) -> tuple[str, str]:
+    """A new schema owned by the app role, and the URL that connects as that role."""
     import psycopg
+    from sqlalchemy.engine import make_url
 
     name = f"t_{os.getpid()}_{secrets.token_hex(4)}"
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    return name
+        conn.execute(
+            f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        conn.execute(f'CREATE SCHEMA "{name}" AUTHORIZATION {APP_ROLE}')
+    as_app = make_url(url).set(username=APP_ROLE)
+    return name, as_app.render_as_string(hide_password=False)
 
 
-def _drop_schema(url: str, name: str) -> None:
+def _drop_schema(name: str) -> None:
     import psycopg
 
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    plain = (_postgres_url() or "").replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
@@ -55,8 +67,11 @@ def _drop_schema(url: str, name: str) -> None:
 def fresh_settings(tmp_dir: Path, **overrides: object) -> tuple[Settings, str | None]:
     """Settings for a brand-new empty database: a new SQLite file or a new PostgreSQL schema."""
     pg = _postgres_url()
-    schema = _create_schema(pg) if pg else None
-    url = pg or f"sqlite+aiosqlite:///{tmp_dir / f'ler-{secrets.token_hex(4)}.sqlite3'}"
+    schema, url = (
+        _create_schema(pg)
+        if pg
+        else (None, f"sqlite+aiosqlite:///{tmp_dir / f'ler-{secrets.token_hex(4)}.sqlite3'}")
+    )
     values: dict[str, object] = {
         "environment": "test",
         "database_url": url,
@@ -80,7 +95,7 @@ def fresh_database(tmp_path: Path) -> Iterator[Settings]:
     settings, schema = fresh_settings(tmp_path)
     yield settings
     if schema:
-        _drop_schema(settings.database_url, schema)
+        _drop_schema(schema)
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +116,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     base, schema = fresh_settings(tmp, base_url=f"http://127.0.0.1:{port}")
     yield base
     if schema:
-        _drop_schema(base.database_url, schema)
+        _drop_schema(schema)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

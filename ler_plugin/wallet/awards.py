@@ -239,11 +239,14 @@ async def award(
             )
         await session.flush()
     except IntegrityError:
-        # The same award sent twice at once: the unique source keys stopped the second one.
+        # The same award sent twice at once: the unique source keys stopped the second one. Or,
+        # on PostgreSQL, a member's LMS account is linked to a teacher of another district: the
+        # district wall hides that link, so it is the unique identity key that refuses it.
         raise WalletError(
             "award_conflict",
-            "another award of this activity was being saved at the same moment; send it again "
-            "(nobody is awarded twice)",
+            "this award clashed with one saved at the same moment, or with an LMS account linked "
+            "to another district; nobody was awarded: send it again, and if it clashes again "
+            "ask the district's administrator to check the roster",
             status=409,
         ) from None
     platform = course.platform

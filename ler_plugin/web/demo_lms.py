@@ -21,6 +21,7 @@ from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.launch import DL_CLAIM
 from ler_plugin.lti.login import origin_of
 from ler_plugin.web.lti import error_page
+from ler_plugin.web.middleware import system_rows
 
 DEMO_SLUG = "demo"
 _pages = Environment(autoescape=True)
@@ -329,13 +330,13 @@ def routes(settings: Settings) -> list[Route]:
         return []
     course = "/demo-lms/courses/{course:str}"
     return [
-        Route("/demo-lms/", home),
-        Route("/demo-lms/auth", auth, methods=["GET", "POST"]),
-        Route("/demo-lms/jwks", jwks),
-        Route("/demo-lms/token", token, methods=["POST"]),
-        Route(course + "/memberships", memberships),
-        Route(course + "/lineitems", line_items, methods=["GET", "POST"]),
-        Route(course + "/lineitems/{n:int}/scores", scores, methods=["POST"]),
-        Route("/demo-lms/deep-link-return", deep_link_return, methods=["POST"]),
-        Route("/demo-lms/gradebook", gradebook_page),
+        Route("/demo-lms/", system_rows(home)),
+        Route("/demo-lms/auth", system_rows(auth), methods=["GET", "POST"]),
+        Route("/demo-lms/jwks", system_rows(jwks)),
+        Route("/demo-lms/token", system_rows(token), methods=["POST"]),
+        Route(course + "/memberships", system_rows(memberships)),
+        Route(course + "/lineitems", system_rows(line_items), methods=["GET", "POST"]),
+        Route(course + "/lineitems/{n:int}/scores", system_rows(scores), methods=["POST"]),
+        Route("/demo-lms/deep-link-return", system_rows(deep_link_return), methods=["POST"]),
+        Route("/demo-lms/gradebook", system_rows(gradebook_page)),
     ]

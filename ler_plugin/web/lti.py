@@ -20,7 +20,7 @@ from ler_plugin.lti import launch as launches
 from ler_plugin.lti import login as logins
 from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.jwks import PlatformKeyCache
-from ler_plugin.web.middleware import client_address
+from ler_plugin.web.middleware import client_address, system_rows
 from ler_plugin.web.session import start_session
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ async def jwks(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/lti/login", login, methods=["GET", "POST"]),
-        Route("/lti/launch", launch, methods=["POST"]),
+        Route("/lti/login", system_rows(login), methods=["GET", "POST"]),
+        Route("/lti/launch", system_rows(launch), methods=["POST"]),
         Route("/lti/jwks", jwks, methods=["GET"]),
     ]

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from ler_plugin.config import Settings
 from ler_plugin.errors import LerError
 from ler_plugin.lti.registration import register
+from ler_plugin.web.middleware import system_rows
 
 CLOSE_SCRIPT = (
     "<script>function ltiClose(){(window.opener||window.parent)"
@@ -69,4 +70,6 @@ async def dynamic_registration(request: Request) -> HTMLResponse:
 
 
 def routes() -> list[Route]:
-    return [Route("/lti/register/{district}/{key}", dynamic_registration, methods=["GET"])]
+    return [
+        Route("/lti/register/{district}/{key}", system_rows(dynamic_registration), methods=["GET"])
+    ]

@@ -1,5 +1,6 @@
 """What every HTTP request passes through: a request id, one structured log line, a body cap,
-and the client address as a trusted proxy reports it."""
+the client address as a trusted proxy reports it, and the tenant whose rows the request's
+transactions may see (the signed-in principal's district; no one signed in sees no rows)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ import logging
 import re
 import secrets
 import time
-from functools import cache
+from collections.abc import Awaitable, Callable
+from functools import cache, wraps
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ler_plugin.audit import bind_request
 from ler_plugin.config import Settings
+from ler_plugin.db import NOBODY, SYSTEM, Tenant, tenant_scope
+from ler_plugin.principal import Principal
+from ler_plugin.web.session import principal_from_request
 
 log = logging.getLogger("ler_plugin.http")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -53,6 +59,21 @@ def client_ip(settings: Settings, scope: Scope) -> str:
         if not is_trusted(hop):
             return hop
     return str(peer)
+
+
+def system_rows(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """For the routes that find out who is asking (LTI logins and launches, provider tokens,
+    share links, registrations): their queries see every district's rows, whatever session
+    cookie the browser also sent, and the services they call scope by what they find."""
+
+    @wraps(endpoint)
+    async def with_system_rows(request: Request) -> Response:
+        with tenant_scope(SYSTEM):
+            return await endpoint(request)
+
+    return with_system_rows
 
 
 class BodyTooLarge(Exception):
@@ -111,8 +132,11 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
+        found = principal_from_request(self.settings, Request(scope))
+        tenant = Tenant.of(found.district_id) if isinstance(found, Principal) else NOBODY
         try:
-            await self.app(scope, counted_receive, tagged_send)
+            with tenant_scope(tenant):
+                await self.app(scope, counted_receive, tagged_send)
         except BodyTooLarge:
             if not response_started:
                 await self._too_large(send, request_id, cap)

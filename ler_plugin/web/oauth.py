@@ -19,7 +19,7 @@ from ler_plugin import ratelimit
 from ler_plugin.errors import LerError
 from ler_plugin.providers import service as providers
 from ler_plugin.sessions import issue_token
-from ler_plugin.web.middleware import client_address
+from ler_plugin.web.middleware import client_address, system_rows
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -101,4 +101,4 @@ async def token(request: Request) -> JSONResponse:
 
 
 def routes() -> list[Route]:
-    return [Route("/oauth/token", token, methods=["POST"])]
+    return [Route("/oauth/token", system_rows(token), methods=["POST"])]

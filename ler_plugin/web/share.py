@@ -13,7 +13,7 @@ from ler_plugin.wallet import sharing
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import Visibility
 from ler_plugin.web import slots
-from ler_plugin.web.middleware import client_address
+from ler_plugin.web.middleware import client_address, system_rows
 from ler_plugin.web.pages import LABELS
 from ler_plugin.web.render import PageContext, error_page, page, plain_page
 
@@ -135,5 +135,5 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/app/wallet/shares", shares_page, methods=["GET", "POST"]),
         Route("/app/wallet/shares/{link_id:int}/revoke", revoke, methods=["POST"]),
-        Route("/share/{token}", shared_page, methods=["GET"]),
+        Route("/share/{token}", system_rows(shared_page), methods=["GET"]),
     ]
