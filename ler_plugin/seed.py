@@ -3,7 +3,8 @@ licences, and years of skewed professional-learning activity.
 
 Rows go in with bulk statements (Core `insert()` executemany in batches; COPY on PostgreSQL), so
 the ORM events that keep the rollup summaries never fire: after each batch the database sums the
-batch's summaries from the rows just written, in the same transaction. Nothing here commits; the caller does.
+batch's month cells and teacher-years from the rows just written, and the school spans once at the
+end, in the same transaction. Nothing here commits; the caller does.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ RECORDS_PER_TEACHER_YEAR = 26
 TEACHERS_PER_SCHOOL = 450
 BATCH = 500  # teachers per batch: one round of inserts
 ROWS_PER_STATEMENT = 5000
+SPAN_TEACHERS = 20_000  # teachers per school-span statement (bind parameters stay under 65,535)
 
 FIRST = "Ana Ben Chen Dana Eli Fatima Gabe Hana Ivan Jada Kofi Lena Mateo Nia Omar Priya Quinn Rosa Sam Tariq Uma Vera Wen Yusuf Zoe".split()
 LAST = "Garcia Smith Nguyen Johnson Patel Kim Brown Lopez Davis Okafor Martin Cohen Silva Rossi Khan Walker Ortiz Lee Hughes Moreno".split()
@@ -334,6 +336,7 @@ async def seed(
     mean_rate = RECORDS_PER_TEACHER_YEAR / 1.197  # mean of lognormal(0, 0.6) is e^0.18
 
     records_written = 0
+    seeded: list[int] = []
     for start in range(0, teachers, BATCH):
         size = min(BATCH, teachers - start)
         people = []
@@ -381,13 +384,18 @@ async def seed(
         # The batch's summaries, summed by the database from the rows just written.
         await session.execute(summary.cells_from_records(Record.wallet_id.in_(wallet_ids)))
         await session.execute(summary.years_from_cells(RollupCell.teacher_id.in_(teacher_ids)))
-        dialect = (await session.connection()).dialect.name
-        batch_years = RollupTeacherYear.teacher_id.in_(teacher_ids)
-        for statement in summary.spans_from_years(dialect, batch_years):
-            await session.execute(statement)
+        seeded.extend(teacher_ids)
         records_written += len(records)
         if progress:
             progress(start + size, records_written)
+    # School spans last, in few large statements: every batch touches the same span rows, and
+    # in one transaction each update leaves a row version that later updates must step over
+    # (per batch, a 10M-record seed slowed to a crawl).
+    dialect = (await session.connection()).dialect.name
+    for start in range(0, len(seeded), SPAN_TEACHERS):
+        chunk = RollupTeacherYear.teacher_id.in_(seeded[start : start + SPAN_TEACHERS])
+        for statement in summary.spans_from_years(dialect, chunk):
+            await session.execute(statement)
     cells_written = await session.scalar(
         select(func.count()).select_from(RollupCell).where(RollupCell.district_id == district.id)
     )
