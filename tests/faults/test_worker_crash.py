@@ -3,22 +3,27 @@ not at all, and the audit log says exactly what is stored.
 
 The kill is made deterministic by a host we control: the LMS (roster, gradebook) or the badge
 issuer kills the server the moment the server's request reaches it, so the server dies while it
-waits for that answer.
+waits for that answer. On PostgreSQL the kill also comes mid-write: the test holds a lock on a
+table the transaction writes last, waits until the server's transaction is stuck behind it with
+its badge or its records already written, and kills the server there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import psycopg
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -121,6 +126,71 @@ async def teachers(factory: async_sessionmaker[AsyncSession], district_id: int) 
         return int(found or 0)
 
 
+# --- a lock held by the test, to stop the server's transaction mid-write (PostgreSQL) ----------
+
+
+async def _connect(settings: Settings, autocommit: bool) -> psycopg.AsyncConnection[Any]:
+    plain = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+    return await psycopg.AsyncConnection.connect(
+        plain, autocommit=autocommit, options=f"-c search_path={settings.database_schema}"
+    )
+
+
+async def _poll(
+    watcher: psycopg.AsyncConnection[Any], query: str, args: tuple[Any, ...], until: bool
+) -> Any:
+    """The first row of `query` once there is one (`until` True) or once there is none."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = await (await watcher.execute(query, args)).fetchone()
+        if (row is not None) == until:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited 30 s for {query!r} {args}")
+
+
+STUCK = (
+    "SELECT a.pid, array(SELECT c.relname::text FROM pg_locks l JOIN pg_class c "
+    "ON c.oid = l.relation WHERE l.pid = a.pid AND l.granted AND l.mode = 'RowExclusiveLock') "
+    "FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' AND a.query ILIKE %s"
+)
+
+
+async def killed_mid_write(
+    settings: Settings,
+    tool: Server,
+    table: str,
+    written: tuple[str, ...],
+    send: Callable[[], Awaitable[Any]],
+) -> None:
+    """Send a request and kill the server once its transaction waits to write `table` with
+    `written` already written to; then let the database end that orphaned transaction."""
+    lock = await _connect(settings, autocommit=False)
+    watcher = await _connect(settings, autocommit=True)  # outside a transaction: fresh views
+    try:
+        await lock.execute(f"LOCK TABLE {table} IN SHARE MODE")
+        request = asyncio.ensure_future(send())
+        pid, holding = await _poll(watcher, STUCK, (f"%INSERT INTO {table}%",), until=True)
+        assert set(written) <= set(holding), f"stuck before writing {written}: {holding}"
+        tool.kill()
+        with pytest.raises(httpx.HTTPError):
+            await request
+        assert tool.killed()
+        await lock.rollback()  # the lock goes; the orphaned transaction can only roll back
+        await _poll(watcher, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,), until=False)
+    finally:
+        await lock.close()
+        await watcher.close()
+
+
+def postgres_only(settings: Settings) -> None:
+    if not settings.database_url.startswith("postgres"):
+        pytest.skip(
+            "a lock between two connections stops PostgreSQL mid-transaction; SQLite "
+            "takes its write lock at the first write, so there is no middle to stop in"
+        )
+
+
 # --- a badge post killed while the server fetches the badge ------------------------------------
 
 
@@ -169,6 +239,40 @@ async def test_badge_post_killed_mid_fetch_stores_nothing_and_a_retry_stores_one
         assert (await tags(session_factory, district_id)).count("record:badge:verify") == 1
 
 
+async def test_badge_post_killed_mid_write_stores_nothing_and_a_retry_stores_one(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    postgres_only(settings)
+    with Host() as host, server(settings) as tool:
+        site = BadgeSite(host)
+        district_id, made = await district_with_provider(session_factory, [site.issuer_url])
+        await teacher(session_factory, district_id, "midwrite@example.org")
+        url = site.hosted("midwrite", recipient=site.recipient("midwrite@example.org"))
+        bearer = _token(tool.url, made.client_id, made.client_secret)
+        query, variables = operation("post_badge"), {"input": {"url": url}}
+
+        async def post() -> httpx.Response:
+            async with httpx.AsyncClient(timeout=60) as client:
+                return await client.post(
+                    f"{tool.url}/graphql",
+                    json={"query": query, "variables": variables},
+                    headers={"Authorization": f"Bearer {bearer}"},
+                )
+
+        # Verified, the badge row written; the audit event is the transaction's last write.
+        await killed_mid_write(settings, tool, "audit_event", ("badge",), post)
+        assert await count_badges(session_factory, district_id) == 0
+        assert await records(session_factory, district_id) == 0
+        assert "record:badge:verify" not in await tags(session_factory, district_id)
+
+        tool.start()
+        again = gql(tool.url, bearer, query, variables)["data"]["postBadge"]
+        assert (again["outcome"], again["created"]) == ("RECORDED", True)
+        assert await count_badges(session_factory, district_id) == 1
+        assert await records(session_factory, district_id) == 1
+        assert (await tags(session_factory, district_id)).count("record:badge:verify") == 1
+
+
 def _token(base_url: str, client_id: str, client_secret: str) -> str:
     response = httpx.post(
         f"{base_url}/oauth/token",
@@ -182,7 +286,7 @@ def _token(base_url: str, client_id: str, client_secret: str) -> str:
     return str(response.json()["access_token"])
 
 
-# --- a facilitator's award killed before and after its commit ----------------------------------
+# --- a facilitator's award killed before, during and after its transaction ----------------------------------
 
 LEARNERS = 30
 
@@ -254,18 +358,21 @@ async def test_award_killed_mid_request_lands_whole_or_not_at_all(
             token = parse_qs(urlsplit(launched.headers["location"]).query)["session"][0]
             page_url = f"{tool.url}/app/facilitator"
 
-            async def award_killed() -> None:
-                """The page (one roster read), then the award, which the tripwire kills."""
-                first = await browser.client.get(page_url, params={"session": token})
-                assert first.status_code == 200, first.text
-                form = {
-                    "csrf": csrf(first.text),
+            def award_form(csrf_token: str) -> dict[str, Any]:
+                return {
+                    "csrf": csrf_token,
                     "member": [m["user_id"] for m in course.members[1:]],
                     "title": "Crash course",
                     "clock_hours": "2",
                     "completed_on": "2026-03-01",
                     "category": "literacy",
                 }
+
+            async def award_killed() -> None:
+                """The page (one roster read), then the award, which the tripwire kills."""
+                first = await browser.client.get(page_url, params={"session": token})
+                assert first.status_code == 200, first.text
+                form = award_form(csrf(first.text))
                 try:
                     answer = await browser.client.post(
                         page_url, params={"session": token}, data=form
@@ -284,6 +391,22 @@ async def test_award_killed_mid_request_lands_whole_or_not_at_all(
             assert await records(session_factory, district_id) == 0
             assert await teachers(session_factory, district_id) == known  # no roster member
             assert await tags(session_factory, district_id) == before
+
+            # Killed mid-write (PostgreSQL): teachers, wallets and a first record written, the
+            # transaction waiting to update the rollups. None of it may land.
+            if settings.database_url.startswith("postgres"):
+                tool.start()
+                first = await browser.client.get(page_url, params={"session": token})
+                form = award_form(csrf(first.text))
+
+                async def post_award() -> httpx.Response:
+                    return await browser.client.post(page_url, params={"session": token}, data=form)
+
+                written = ("teacher", "wallet", "record")
+                await killed_mid_write(settings, tool, "rollup_cell", written, post_award)
+                assert await records(session_factory, district_id) == 0
+                assert await teachers(session_factory, district_id) == known
+                assert await tags(session_factory, district_id) == before
 
             # Killed while the scores go to the gradebook: after the commit, so all of it.
             tool.start()
