@@ -7,6 +7,7 @@ import typer
 from ler_plugin.cli import (
     backup,
     badges,
+    compliance,
     db,
     district,
     export,
@@ -40,6 +41,7 @@ app.add_typer(badges.app, name="badges")
 app.command("seed")(seed.seed)
 app.add_typer(rules.app, name="rules")
 app.add_typer(export.app, name="export")
+app.add_typer(compliance.app, name="compliance")
 
 
 def main() -> None:

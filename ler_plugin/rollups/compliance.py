@@ -14,13 +14,13 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin import credit
@@ -30,6 +30,7 @@ from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, e
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import summary
 from ler_plugin.rollups.errors import RollupError
+from ler_plugin.rollups.models import ComplianceStatus
 from ler_plugin.wallet.models import License, Record, RecordStatus, Teacher, Wallet
 
 NOT_SHARED = "not_shared"
@@ -171,6 +172,13 @@ async def set_district_ruleset(
 async def ruleset_for(*, session: AsyncSession, district: District, on: dt.date) -> credit.Ruleset:
     """The stored file in force on `on` (the newest effective by then, else the oldest), else the
     shipped one; a state with no ruleset of its own follows the generic one."""
+    return (await _ruleset_in_force(session, district, on))[0]
+
+
+async def _ruleset_in_force(
+    session: AsyncSession, district: District, on: dt.date
+) -> tuple[credit.Ruleset, str]:
+    """`ruleset_for`, and a tag naming that exact version (stored statuses name what judged them)."""
     key = ruleset_key(district)
     candidates = select(RulesetVersion).where(RulesetVersion.key == key)
     chosen = await session.scalar(
@@ -181,8 +189,9 @@ async def ruleset_for(*, session: AsyncSession, district: District, on: dt.date)
         )
     ) or await session.scalar(candidates.order_by(RulesetVersion.effective_from, RulesetVersion.id))
     if chosen is not None:
-        return _parse_stored(key, chosen.version, chosen.body)
-    return _shipped(key if key in credit.shipped_rulesets() else NO_RULESET_KEY)
+        return _parse_stored(key, chosen.version, chosen.body), f"{key}@{chosen.version}"
+    shipped = key if key in credit.shipped_rulesets() else NO_RULESET_KEY
+    return _shipped(shipped), f"{shipped}@shipped"
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -352,6 +361,16 @@ async def stream_district(
     query = _teachers(district_id)
     if school_id is not None:
         query = query.where(summary.school_of(Teacher.id) == school_id)
+    if status is not None and on == dt.date.today():
+        # Only the teachers whose current stored status is this one (each still evaluated anew).
+        await refresh(session=session, principal=principal, district_id=district_id, on=on)
+        query = query.where(
+            Teacher.id.in_(
+                select(ComplianceStatus.teacher_id).where(
+                    ComplianceStatus.district_id == district_id, ComplianceStatus.status == status
+                )
+            )
+        )
     last = after_teacher
     while True:
         teachers = (
@@ -410,12 +429,93 @@ async def district_compliance(
 async def counts_by_school(
     *, session: AsyncSession, principal: Principal, district_id: int, on: dt.date | None = None
 ) -> dict[int, dict[str, int]]:
-    """How many teachers of each school stand at each status."""
+    """How many teachers of each school stand at each status. For today: the stored statuses,
+    once those that are not current are evaluated again; for another day, every teacher anew."""
     counts: dict[int, dict[str, int]] = {}
-    async for batch in stream_district(
-        session=session, principal=principal, district_id=district_id, on=on
-    ):
-        for c in batch:
-            school = counts.setdefault(c.school_id, dict.fromkeys(STATUSES, 0))
-            school[c.status] += 1
+    if on is not None and on != dt.date.today():
+        async for batch in stream_district(
+            session=session, principal=principal, district_id=district_id, on=on
+        ):
+            for c in batch:
+                counts.setdefault(c.school_id, dict.fromkeys(STATUSES, 0))[c.status] += 1
+        return counts
+    await refresh(session=session, principal=principal, district_id=district_id)
+    cs = ComplianceStatus
+    rows = await session.execute(
+        select(cs.school_id, cs.status, func.count())
+        .where(cs.district_id == district_id, cs.status.in_(STATUSES))
+        .group_by(cs.school_id, cs.status)
+    )
+    for school_id, status, teachers in rows:
+        counts.setdefault(school_id, dict.fromkeys(STATUSES, 0))[status] += teachers
     return counts
+
+
+async def refresh(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    district_id: int,
+    on: dt.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Evaluate every teacher whose stored status is not current for `on` and store the result;
+    returns how many were evaluated. After a nightly run (`ler-plugin compliance refresh`), a
+    day's requests evaluate only the teachers whose records or licences changed since."""
+    on = on or dt.date.today()
+    district = await _district(session, principal, district_id)
+    ruleset, tag = await _ruleset_in_force(session, district, on)
+    cs = ComplianceStatus
+    changes = func.coalesce(cs.changes, 0).label("changes")
+    current = and_(cs.evaluated_changes == cs.changes, cs.evaluated_on == on, cs.ruleset == tag)
+    query = (
+        _teachers(district_id)
+        .add_columns(changes)
+        .outerjoin(cs, cs.teacher_id == Teacher.id)
+        .where(or_(cs.teacher_id.is_(None), not_(current)))
+    )
+    total = (
+        await session.scalar(select(func.count()).select_from(query.subquery())) if progress else 0
+    ) or 0
+    done = last = 0
+    dialect = (await session.connection()).dialect.name
+    while True:
+        teachers = (
+            await session.execute(query.where(Teacher.id > last).order_by(Teacher.id).limit(BATCH))
+        ).all()
+        if not teachers:
+            return done
+        last = teachers[-1].id
+        evaluated = await _evaluate_batch(session, ruleset, teachers, on)
+        rows = [
+            {
+                "teacher_id": c.teacher_id,
+                "district_id": district_id,
+                "school_id": c.school_id,
+                "status": c.status,
+                "evaluated_on": on,
+                "ruleset": tag,
+                "changes": t.changes,
+                "evaluated_changes": t.changes,  # what this evaluation saw
+            }
+            for t, c in zip(teachers, evaluated, strict=True)
+        ]
+        statement = summary.insert_for(dialect)(cs).values(rows)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["teacher_id"],
+                set_={
+                    name: statement.excluded[name]
+                    for name in (
+                        "school_id",
+                        "status",
+                        "evaluated_on",
+                        "ruleset",
+                        "evaluated_changes",
+                    )
+                },
+            )
+        )
+        done += len(teachers)
+        if progress:
+            progress(done, total)

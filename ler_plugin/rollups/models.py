@@ -7,6 +7,7 @@ source and status. It is kept equal to the records in the same transaction as ev
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
@@ -112,3 +113,29 @@ class RollupSchoolSpan(Base):
     clock_hours: Mapped[Decimal] = mapped_column(Total)
     ceus: Mapped[Decimal] = mapped_column(Total)
     hours_equivalent: Mapped[Decimal] = mapped_column(Total)
+
+
+class ComplianceStatus(Base):
+    """Each teacher's compliance status as last evaluated, so district counts and status lists are
+    one indexed query instead of evaluating every teacher (212 s for 77,000 teachers measured).
+
+    A row is current when it was evaluated for the date asked, under the ruleset version in force
+    (`ruleset`), and nothing changed since (`evaluated_changes == changes`). Every change to a
+    teacher's records, licences, schools or facts bumps `changes` in the same transaction
+    (`summary`), creating the row if need be, so an evaluation racing a change never passes for
+    current; `compliance.refresh` evaluates what is not current.
+    """
+
+    __tablename__ = "compliance_status"
+    __table_args__ = (Index("ix_compliance_status_district_status", "district_id", "status"),)
+
+    teacher_id: Mapped[int] = mapped_column(
+        ForeignKey("teacher.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(32), default="")
+    evaluated_on: Mapped[dt.date | None]
+    ruleset: Mapped[str] = mapped_column(String(128), default="")
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    evaluated_changes: Mapped[int] = mapped_column(Integer, default=-1)

@@ -38,13 +38,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
+from ler_plugin.rollups.models import (
+    ComplianceStatus,
+    RollupCell,
+    RollupSchoolSpan,
+    RollupTeacherYear,
+)
 from ler_plugin.rollups.periods import month_key, quarter_key, school_year_key
 from ler_plugin.wallet.models import (
+    License,
     Record,
     RecordSource,
     RecordStatus,
     SchoolMembership,
+    Teacher,
     Visibility,
     Wallet,
 )
@@ -187,13 +194,13 @@ def _adding(dialect: str, table: Any, statement: Any) -> Any:
     )
 
 
-def _insert_for(dialect: str) -> Any:
+def insert_for(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def upsert(dialect: str, rows: list[dict[str, Any]], table: Any = RollupCell) -> Any:
     """INSERT the rows, adding onto ones that exist (PostgreSQL and SQLite share the syntax)."""
-    return _adding(dialect, table, _insert_for(dialect)(table).values(rows))
+    return _adding(dialect, table, insert_for(dialect)(table).values(rows))
 
 
 def spans_containing(year: int) -> list[tuple[int, int]]:
@@ -301,16 +308,39 @@ def _previous(target: Record) -> dict[str, Any]:
     return values
 
 
+def changed(dialect: str, teachers: Any) -> Any:
+    """Bump `compliance_status.changes` for the teachers `teachers` selects (a SELECT of teacher
+    ids), creating their rows when missing: their stored compliance is no longer current."""
+    source = select(Teacher.id, Teacher.district_id, literal(1)).where(Teacher.id.in_(teachers))
+    statement = insert_for(dialect)(ComplianceStatus).from_select(
+        ["teacher_id", "district_id", "changes"], source
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["teacher_id"], set_={"changes": ComplianceStatus.changes + 1}
+    )
+
+
+def _teacher_changed(connection: Connection, teachers: Any) -> None:
+    connection.execute(changed(connection.dialect.name, teachers))
+
+
+def _wallet_changed(connection: Connection, *wallet_ids: int) -> None:
+    _teacher_changed(connection, select(Wallet.teacher_id).where(Wallet.id.in_(set(wallet_ids))))
+
+
 @event.listens_for(Record, "after_insert")
 def _record_inserted(_mapper: Any, connection: Connection, target: Record) -> None:
     facts = record_facts(_current(target))
     if facts:
         _apply(connection, facts, +1)
+    _wallet_changed(connection, target.wallet_id)
 
 
 @event.listens_for(Record, "after_update")
 def _record_updated(_mapper: Any, connection: Connection, target: Record) -> None:
-    before, after = record_facts(_previous(target)), record_facts(_current(target))
+    previous = _previous(target)
+    _wallet_changed(connection, previous["wallet_id"], target.wallet_id)
+    before, after = record_facts(previous), record_facts(_current(target))
     if before == after:
         return
     if before:
@@ -324,6 +354,24 @@ def _record_deleted(_mapper: Any, connection: Connection, target: Record) -> Non
     facts = record_facts(_previous(target))
     if facts:
         _apply(connection, facts, -1)
+    _wallet_changed(connection, target.wallet_id)
+
+
+# What else a teacher's compliance depends on: their licences, schools and birth month.
+@event.listens_for(License, "after_insert")
+@event.listens_for(License, "after_update")
+@event.listens_for(License, "after_delete")
+@event.listens_for(SchoolMembership, "after_insert")
+@event.listens_for(SchoolMembership, "after_update")
+@event.listens_for(SchoolMembership, "after_delete")
+def _teacher_fact_changed(_mapper: Any, connection: Connection, target: Any) -> None:
+    _teacher_changed(connection, select(literal(target.teacher_id)))
+
+
+@event.listens_for(Teacher, "after_update")
+def _teacher_updated(_mapper: Any, connection: Connection, target: Teacher) -> None:
+    if inspect(target).attrs.birth_month.history.has_changes():
+        _teacher_changed(connection, select(literal(target.id)))
 
 
 def record_columns() -> dict[str, Any]:
@@ -441,7 +489,7 @@ def spans_from_years(dialect: str, where: Any, sign: int = 1) -> list[Any]:
         _adding(
             dialect,
             RollupSchoolSpan,
-            _insert_for(dialect)(RollupSchoolSpan).from_select(columns, query),
+            insert_for(dialect)(RollupSchoolSpan).from_select(columns, query),
         )
         for query in statements
     ]
@@ -468,6 +516,8 @@ async def rebuild_teacher(*, session: AsyncSession, teacher_id: int) -> None:
     await session.execute(cells_from_records(Record.wallet_id.in_(wallet_ids)))
     await session.execute(years_from_cells(RollupCell.teacher_id == teacher_id))
     await _spans(session, RollupTeacherYear.teacher_id == teacher_id, 1)
+    dialect = (await session.connection()).dialect.name
+    await session.execute(changed(dialect, select(literal(teacher_id))))
 
 
 async def rebuild_district(*, session: AsyncSession, district_id: int) -> None:
@@ -478,3 +528,7 @@ async def rebuild_district(*, session: AsyncSession, district_id: int) -> None:
     await session.execute(cells_from_records(Record.district_id == district_id))
     await session.execute(years_from_cells(RollupCell.district_id == district_id))
     await _spans(session, RollupTeacherYear.district_id == district_id, 1)
+    dialect = (await session.connection()).dialect.name
+    await session.execute(
+        changed(dialect, select(Teacher.id).where(Teacher.district_id == district_id))
+    )

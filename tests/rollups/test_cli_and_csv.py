@@ -108,3 +108,11 @@ def test_seed_then_every_export_and_rules(env: dict[str, str]) -> None:
         "behind",
         "exempt",
     }
+
+    refreshed = runner.invoke(app, ["compliance", "refresh", "--district", slug], env=env)
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "25 teachers evaluated" in refreshed.output
+    again = runner.invoke(app, ["compliance", "refresh", "--district", slug], env=env)
+    assert again.exit_code == 0 and "0 teachers evaluated" in again.output
+    missing = runner.invoke(app, ["compliance", "refresh", "--district", "no-such"], env=env)
+    assert missing.exit_code == 1 and "district" in missing.output

@@ -6,17 +6,21 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin import credit
+from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
 from ler_plugin.principal import Principal, Role
-from ler_plugin.rollups import compliance
+from ler_plugin.rollups import compliance, summary
 from ler_plugin.rollups.errors import RollupError
+from ler_plugin.rollups.models import ComplianceStatus
 from ler_plugin.seed import seed
-from ler_plugin.wallet.models import License, RecordSource, RecordStatus, Visibility
+from ler_plugin.wallet.models import License, RecordSource, RecordStatus, Teacher, Visibility
 from tests import factories
 
 ON = dt.date(2026, 3, 15)
@@ -213,3 +217,91 @@ async def test_rulesets_load_by_effective_date_and_districts_choose(
         bad = tmp_path / "bad.json"
         bad.write_text("{}")
         await compliance.load_rulesets(session=session, principal=operator, sources=[str(bad)])
+
+
+async def _fresh_counts(session: AsyncSession, principal: Principal, district_id: int) -> Any:
+    """Every teacher evaluated anew, nothing stored read: the independent answer."""
+    counts: dict[int, dict[str, int]] = {}
+    async for batch in compliance.stream_district(
+        session=session, principal=principal, district_id=district_id
+    ):
+        for c in batch:
+            counts.setdefault(c.school_id, dict.fromkeys(compliance.STATUSES, 0))[c.status] += 1
+    return counts
+
+
+async def test_stored_statuses_equal_a_fresh_evaluation_and_follow_every_change(
+    session: AsyncSession,
+) -> None:
+    report = await seed(session=session, slug=factories.unique("s"), teachers=30, years=3)
+    district_id, principal = report.district_id, admin(report.district_id)
+
+    async def refresh(on: dt.date | None = None) -> int:
+        return await compliance.refresh(
+            session=session, principal=principal, district_id=district_id, on=on
+        )
+
+    async def counts() -> dict[int, dict[str, int]]:
+        return await compliance.counts_by_school(
+            session=session, principal=principal, district_id=district_id
+        )
+
+    assert await refresh() == 30
+    assert await refresh() == 0  # all current: a day's later requests evaluate nobody
+    assert await counts() == await _fresh_counts(session, principal, district_id)
+    everyone = {
+        c.teacher_id: c.status
+        for batch in [
+            b
+            async for b in compliance.stream_district(
+                session=session, principal=principal, district_id=district_id
+            )
+        ]
+        for c in batch
+    }
+    status = sorted(set(everyone.values()))[0]
+    listed = await compliance.district_compliance(
+        session=session, principal=principal, district_id=district_id, status=status, first=100
+    )
+    assert [c.teacher_id for c in listed.items] == sorted(
+        t for t, s in everyone.items() if s == status
+    )
+
+    # A record: that teacher alone is evaluated again, and the counts follow it.
+    ids = sorted(everyone)
+    teacher = await session.get(Teacher, ids[3])
+    assert teacher is not None
+    await factories.record(
+        session, teacher, clock_hours="120", completed_on=dt.date.today() - dt.timedelta(days=3)
+    )
+    assert await refresh() == 1
+    assert await counts() == await _fresh_counts(session, principal, district_id)
+    stored = await session.get(ComplianceStatus, teacher.id)
+    alone = await compliance.teacher_compliance(
+        session=session, principal=principal, teacher_id=teacher.id
+    )
+    assert stored is not None and stored.status == alone.status
+
+    # A licence, a birth month, a school: each its teacher alone.
+    licence = await session.scalar(select(License).where(License.teacher_id == ids[5]))
+    assert licence is not None
+    licence.national_board = not licence.national_board
+    await session.flush()
+    assert await refresh() == 1
+    other = await session.get(Teacher, ids[6])
+    assert other is not None
+    other.birth_month = (other.birth_month or 1) % 12 + 1
+    await session.flush()
+    assert await refresh() == 1
+    await summary.rebuild_teacher(session=session, teacher_id=ids[7])
+    assert await refresh() == 1
+
+    # Another ruleset, or another day: everyone.
+    district = await session.get(District, district_id)
+    assert district is not None
+    await compliance.set_district_ruleset(
+        session=session, principal=principal, district=district, key="generic"
+    )
+    assert await refresh() == 30
+    assert await refresh(dt.date.today() + dt.timedelta(days=1)) == 30
+    assert await counts() == await _fresh_counts(session, principal, district_id)
