@@ -49,6 +49,9 @@ from tests.conftest import free_port
 from tests.lti.platform import FakeLms
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+# The server connects as an ordinary role that owns its schema, as in production: row-level
+# security by district holds for every request it serves.
+APP_ROLE = "ler_app"
 OPERATIONS = Path(__file__).resolve().parents[1] / "graphql" / "operations"
 WALLET = "query { wallet { id totals { records clockHours } records(first: 20) { edges { node { id title } } } } }"
 KINDS = ("launch", "wallet", "badge", "rollup")
@@ -86,7 +89,7 @@ class Step:
 def environment(schema: str, secret: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LER_")}
     env.update(
-        LER_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        LER_DATABASE_URL=f"postgresql+psycopg://{APP_ROLE}@127.0.0.1:5432/test",
         LER_DATABASE_SCHEMA=schema,
         LER_ALLOW_INSECURE_LOOPBACK="1",
         LER_ENVIRONMENT="development",
@@ -346,7 +349,11 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     env["LER_BASE_URL"] = base
     with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(
+            f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        conn.execute(f'CREATE SCHEMA "{schema}" AUTHORIZATION {APP_ROLE}')
     process: subprocess.Popen[bytes] | None = None
     lms = FakeLms()
     ok = False
