@@ -7,8 +7,8 @@ district's private network (SSRF), or hand it a 10 KB gzip that inflates to giga
 
 One `FetchPolicy` decides what may be fetched; it has two faces:
 
-- `GuardedTransport` / `AsyncGuardedTransport`: httpx transports for our own calls, and
-  `fetch` / `afetch`, which follow redirects themselves and return the body;
+- `GuardedTransport` / `AsyncGuardedTransport`: httpx transports for our own calls (the app's one
+  `guarded_async_client`), and `fetch`, which follows redirects itself and returns the body;
 - `guarded_session`: a `requests.Session` mounted with `GuardedAdapter`, handed to badgecheck.
 
 Every request, and every redirect hop, is vetted the same way: http(s) only, ports 80/443
@@ -585,36 +585,6 @@ def fetch(
     finally:
         if own:
             client.close()
-
-
-async def afetch(
-    url: str,
-    *,
-    policy: FetchPolicy,
-    budget: FetchBudget | None = None,
-    accept: str = "application/json",
-    client: httpx.AsyncClient | None = None,
-) -> Fetched:
-    """The async twin of `fetch`."""
-    own = client is None
-    client = client or guarded_async_client(policy, budget)
-    try:
-        hops = 0
-        previous: str | None = None
-        while True:
-            if previous is not None:
-                check_redirect(previous, url)
-            try:
-                response = await client.get(url, headers={"Accept": accept})
-            except httpx.HTTPError as exc:
-                raise _httpx_error(url, exc) from None
-            next_url = _next_hop(url, response, hops, policy)
-            if next_url is None:
-                return _checked(url, response, response.content)
-            previous, url, hops = url, next_url, hops + 1
-    finally:
-        if own:
-            await client.aclose()
 
 
 # --- the requests face, for badgecheck -------------------------------------------------------

@@ -17,9 +17,9 @@ import pytest
 from ler_plugin.fetch import (
     FetchError,
     FetchPolicy,
-    afetch,
     check_redirect,
     fetch,
+    guarded_async_client,
     guarded_session,
     vet,
 )
@@ -56,7 +56,8 @@ def test_loopback_is_fetched_when_allowed(host: Host) -> None:
 
 async def test_loopback_is_fetched_async_when_allowed(host: Host) -> None:
     url = host.json("/a.json", {"ok": 2})
-    assert (await afetch(url, policy=LOOPBACK)).json() == {"ok": 2}
+    async with guarded_async_client(LOOPBACK) as client:
+        assert (await client.get(url)).json() == {"ok": 2}
 
 
 def test_loopback_is_refused_without_the_flag(host: Host) -> None:
@@ -313,16 +314,20 @@ async def test_async_face_applies_the_same_rules(host: Host) -> None:
     url = host.route(
         "/bomb.json", Route(200, {"Content-Encoding": "gzip"}, gzip_bomb(8 * 1024 * 1024))
     )
-    with pytest.raises(FetchError) as err:
-        await afetch(url, policy=FetchPolicy(allow_insecure_loopback=True, max_bytes=65536))
-    assert err.value.code == "too_large"
-    with pytest.raises(FetchError) as err:
-        await afetch(url, policy=STRICT)
-    assert err.value.code == "blocked_address"
+    small = FetchPolicy(allow_insecure_loopback=True, max_bytes=65536)
+    async with guarded_async_client(small) as client:
+        with pytest.raises(FetchError) as err:
+            await client.get(url)
+        assert err.value.code == "too_large"
+    async with guarded_async_client(STRICT) as client:
+        with pytest.raises(FetchError) as err:
+            await client.get(url)
+        assert err.value.code == "blocked_address"
     hop = host.redirect("/hop", "http://169.254.169.254/")
-    with pytest.raises(FetchError) as err:
-        await afetch(hop, policy=LOOPBACK)
-    assert err.value.code == "blocked_address"
+    async with guarded_async_client(LOOPBACK) as client:
+        with pytest.raises(FetchError) as err:
+            await client.get(hop, follow_redirects=True)  # each hop vetted like the first
+        assert err.value.code == "blocked_address"
 
 
 def test_policy_follows_the_settings_flag() -> None:
