@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -179,3 +180,14 @@ async def live_server(settings: Settings, engine: AsyncEngine) -> AsyncIterator[
     await asyncio.to_thread(server.start)
     yield server
     await asyncio.to_thread(server.stop)
+
+
+@pytest.fixture(scope="session")
+def switchboard() -> Iterator[Any]:
+    """One server for the test LMSs of the whole run; each test attaches its own LMS to it."""
+    from tests.lti.advantage.lms import Switchboard, serve  # it imports this module
+
+    board = Switchboard()
+    with serve(board) as url:
+        board.url = url
+        yield board

@@ -6,10 +6,12 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ler_plugin.config import Settings
 from ler_plugin.districts import service as districts
 from ler_plugin.districts.models import District
+from ler_plugin.lti import service as lti
 from ler_plugin.principal import Principal
 from ler_plugin.wallet import service as wallets
 from ler_plugin.wallet.models import (
@@ -36,6 +38,22 @@ async def district(session: AsyncSession, state: str = "TX") -> District:
         name=f"District {slug}",
         state=state,
     )
+
+
+async def district_with_platform(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, data: lti.PlatformInput
+) -> int:
+    """A new district with an LMS registered for it by the operator (committed): its id."""
+    async with factory() as session, session.begin():
+        made = await district(session)
+        await lti.add_platform(
+            session=session,
+            settings=settings,
+            principal=Principal.operator(),
+            district_id=made.id,
+            data=data,
+        )
+        return made.id
 
 
 async def teacher(

@@ -2,21 +2,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ler_plugin.config import Settings
-from ler_plugin.lti import service
-from ler_plugin.principal import Principal
 from tests import factories
 from tests.conftest import LiveServer, free_port
 from tests.facilitator.lms import MEMBERSHIP, CourseLms, member
-from tests.lti.advantage.lms import Switchboard, serve
+from tests.lti.advantage.lms import Switchboard
 from tests.lti.platform import Browser
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -36,36 +32,6 @@ async def live_server(settings: Settings, engine: object) -> AsyncIterator[LiveS
     await asyncio.to_thread(server.stop)
 
 
-@pytest.fixture(scope="session")
-def switchboard() -> Iterator[Switchboard]:
-    board = Switchboard()
-    with serve(board) as url:
-        board.url = url
-        yield board
-
-
-async def register(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, lms: CourseLms
-) -> int:
-    async with factory() as session, session.begin():
-        district = await factories.district(session)
-        await service.add_platform(
-            session=session,
-            settings=settings,
-            principal=Principal.operator(),
-            district_id=district.id,
-            data=service.PlatformInput(
-                issuer=lms.issuer,
-                client_id=lms.client_id,
-                auth_login_url=lms.auth_login_url,
-                auth_token_url=lms.token_url,
-                jwks_url=lms.jwks_url,
-                deployment_ids=[lms.deployment_id],
-            ),
-        )
-        return district.id
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def course(live_server, session_factory, switchboard: Switchboard) -> CourseLms:  # type: ignore[no-untyped-def]
     """A course on a test LMS registered for a new district: a facilitator and five learners
@@ -77,7 +43,9 @@ async def course(live_server, session_factory, switchboard: Switchboard) -> Cour
         member(5, status="Inactive"),
     ]
     switchboard.app = lms.app()
-    lms.district_id = await register(session_factory, live_server.settings, lms)  # type: ignore[attr-defined]
+    lms.district_id = await factories.district_with_platform(  # type: ignore[attr-defined]
+        session_factory, live_server.settings, lms.registration()
+    )
     return lms
 
 

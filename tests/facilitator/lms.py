@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ler_plugin.lti import service as lti
+
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -66,6 +68,17 @@ class CourseLms:
     @property
     def issuer(self) -> str:
         return f"{self.base}/lms"
+
+    def registration(self) -> lti.PlatformInput:
+        """What an operator registers for this LMS, with the course's deployment approved."""
+        return lti.PlatformInput(
+            issuer=self.issuer,
+            client_id=self.client_id,
+            auth_login_url=self.auth_login_url,
+            auth_token_url=self.token_url,
+            jwks_url=self.jwks_url,
+            deployment_ids=[self.deployment_id],
+        )
 
     @property
     def auth_login_url(self) -> str:

@@ -29,8 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ler_plugin.audit import AuditEvent
 from ler_plugin.config import Settings
-from ler_plugin.lti import service as lti
-from ler_plugin.principal import Principal
 from ler_plugin.wallet.models import Record, Teacher
 from tests import factories
 from tests.badges.ob2_host import BadgeSite, Host, Route
@@ -333,22 +331,9 @@ async def test_award_killed_mid_request_lands_whole_or_not_at_all(
         ]
         tripwire = Tripwire(course.app())
         board.app = tripwire
-        async with session_factory() as session, session.begin():
-            district_id = (await factories.district(session)).id
-            await lti.add_platform(
-                session=session,
-                settings=settings,
-                principal=Principal.operator(),
-                district_id=district_id,
-                data=lti.PlatformInput(
-                    issuer=course.issuer,
-                    client_id=course.client_id,
-                    auth_login_url=course.auth_login_url,
-                    auth_token_url=course.token_url,
-                    jwks_url=course.jwks_url,
-                    deployment_ids=[course.deployment_id],
-                ),
-            )
+        district_id = await factories.district_with_platform(
+            session_factory, settings, course.registration()
+        )
         browser = Browser(tool.url)
         try:
             params = await browser.login(course)  # type: ignore[arg-type]
