@@ -700,7 +700,11 @@ async def recheck(
 ) -> RecheckSummary:
     """Verify again every live badge that can change (hosted OB 2.0; OB 3.0 with a status
     list); mark the revoked and expired ones. A badge whose host cannot be reached keeps its
-    status: an outage is not a revocation."""
+    status: an outage is not a revocation.
+
+    Commits after each badge, so no transaction is held while an issuer is fetched (on SQLite a
+    held write would stall every other writer for the whole run) and a run that stops keeps what
+    it found: pass a session without a transaction block."""
     principal.require(Role.DISTRICT_ADMIN)
     query = select(Badge).where(Badge.revoked.is_(False), Badge.valid.is_(True))
     if district_id is not None:
@@ -717,6 +721,7 @@ async def recheck(
             )
         )
     )
+    await session.commit()
     summary = RecheckSummary()
     for index, badge in enumerate(badges, start=1):
         badge_input = _recheck_input(badge)
@@ -741,7 +746,7 @@ async def recheck(
             continue
         badge.report = {**report.to_json(), "raw": None}
         badge.verified_at = report.checked_at
-        await session.flush()
+        await session.commit()
         if on_progress:
             on_progress(index, len(badges))
     return summary

@@ -54,7 +54,7 @@ def recheck(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            async with session_scope(cfg) as session:
+            async with session_scope(cfg, one_transaction=False) as session:
                 district_id = None
                 if district is not None:
                     found = await districts.get_by_slug(session=session, slug=district)

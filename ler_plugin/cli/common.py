@@ -29,13 +29,21 @@ def settings(**overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def session_scope(cfg: Settings) -> AsyncIterator[AsyncSession]:
+async def session_scope(
+    cfg: Settings, *, one_transaction: bool = True
+) -> AsyncIterator[AsyncSession]:
+    """A session for one command: all of it one transaction (committed at the end, rolled back
+    on error), or, for services that commit as they go, none opened here."""
     from ler_plugin.db import make_engine, make_session_factory
 
     engine = make_engine(cfg)
     try:
-        async with make_session_factory(engine)() as session, session.begin():
-            yield session
+        async with make_session_factory(engine)() as session:
+            if not one_transaction:
+                yield session
+                return
+            async with session.begin():
+                yield session
     finally:
         await engine.dispose()
 

@@ -73,7 +73,7 @@ async def test_recheck_marks_a_badge_the_issuer_revoked(
         revoked=True,
         revocationReason="issued in error",
     )
-    async with session_factory() as session, session.begin():
+    async with session_factory() as session:
         summary = await badges.recheck(
             session=session,
             principal=Principal.operator(),
@@ -97,7 +97,7 @@ async def test_recheck_marks_a_badge_that_has_expired(
         expires=yesterday.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     for _ in range(2):  # a second run finds it expired already and changes nothing
-        async with session_factory() as session, session.begin():
+        async with session_factory() as session:
             summary = await badges.recheck(
                 session=session,
                 principal=Principal.operator(),
@@ -110,12 +110,48 @@ async def test_recheck_marks_a_badge_that_has_expired(
     assert "expired" in (record.status_reason or "")
 
 
+async def test_a_recheck_that_stops_midway_keeps_what_it_found(
+    live_server, session_factory, site: BadgeSite
+) -> None:  # type: ignore[no-untyped-def]
+    district_id, made = await district_with_provider(session_factory, [site.issuer_url])
+    bearer = token(live_server.url, made)
+    for name in ("first", "second"):
+        email = f"{name}-{district_id}@example.org"
+        await teacher(session_factory, district_id, email)
+        url = site.hosted(name, recipient=site.recipient(email, hashed=None))
+        posted = gql(live_server.url, bearer, POST, {"input": {"url": url}})["data"]["postBadge"]
+        assert posted["outcome"] == "RECORDED"
+        site.hosted(name, recipient=site.recipient(email, hashed=None), revoked=True)
+
+    class Stopped(Exception):
+        pass
+
+    def stop_after_first(done: int, total: int) -> None:
+        if done == 1:
+            raise Stopped  # the operator's Ctrl-C, a crash, a deploy
+
+    async with session_factory() as session:
+        try:
+            await badges.recheck(
+                session=session,
+                principal=Principal.operator(),
+                policy=FetchPolicy(allow_insecure_loopback=True),
+                district_id=district_id,
+                on_progress=stop_after_first,
+            )
+            raise AssertionError("the recheck went on after it was stopped")
+        except Stopped:
+            pass
+    statuses = sorted(r.status for r in await records_of(session_factory, district_id))
+    assert statuses == ["revoked", "verified"]  # the first badge's finding was kept
+
+
 async def test_recheck_leaves_an_unreachable_badge_alone(
     live_server, session_factory, site: BadgeSite
 ) -> None:  # type: ignore[no-untyped-def]
     district_id, _, _, _ = await _posted(live_server, session_factory, site, "gone@example.org")
     del site.host.routes["/assertions/r.json"]  # now a 404: an outage, not a revocation
-    async with session_factory() as session, session.begin():
+    async with session_factory() as session:
         summary = await badges.recheck(
             session=session,
             principal=Principal.operator(),
