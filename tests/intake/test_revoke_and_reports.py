@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from ler_plugin.badges import service as badges
 from ler_plugin.fetch import FetchPolicy
@@ -35,6 +36,18 @@ async def _posted(live_server, session_factory, site: BadgeSite, email: str):  #
     )["data"]["postBadge"]
     assert answer["outcome"] == "RECORDED"
     return district_id, teacher_id, bearer, answer["badgeId"]
+
+
+async def _recheck(session_factory, district_id: int, **options: Any) -> badges.RecheckSummary:  # type: ignore[no-untyped-def]
+    """The operator's recheck of one district, the way `ler-plugin badges recheck` runs it."""
+    async with session_factory() as session:
+        return await badges.recheck(
+            session=session,
+            principal=Principal.operator(),
+            policy=FetchPolicy(allow_insecure_loopback=True),
+            district_id=district_id,
+            **options,
+        )
 
 
 async def test_provider_revokes_and_the_teacher_sees_why(
@@ -73,13 +86,7 @@ async def test_recheck_marks_a_badge_the_issuer_revoked(
         revoked=True,
         revocationReason="issued in error",
     )
-    async with session_factory() as session:
-        summary = await badges.recheck(
-            session=session,
-            principal=Principal.operator(),
-            policy=FetchPolicy(allow_insecure_loopback=True),
-            district_id=district_id,
-        )
+    summary = await _recheck(session_factory, district_id)
     assert (summary.checked, summary.revoked) == (1, 1)
     [record] = await records_of(session_factory, district_id)
     assert record.status == "revoked"
@@ -97,13 +104,7 @@ async def test_recheck_marks_a_badge_that_has_expired(
         expires=yesterday.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     for _ in range(2):  # a second run finds it expired already and changes nothing
-        async with session_factory() as session:
-            summary = await badges.recheck(
-                session=session,
-                principal=Principal.operator(),
-                policy=FetchPolicy(allow_insecure_loopback=True),
-                district_id=district_id,
-            )
+        summary = await _recheck(session_factory, district_id)
         assert (summary.checked, summary.expired) == (1, 1)
     [record] = await records_of(session_factory, district_id)
     assert record.status == "expired"
@@ -130,18 +131,11 @@ async def test_a_recheck_that_stops_midway_keeps_what_it_found(
         if done == 1:
             raise Stopped  # the operator's Ctrl-C, a crash, a deploy
 
-    async with session_factory() as session:
-        try:
-            await badges.recheck(
-                session=session,
-                principal=Principal.operator(),
-                policy=FetchPolicy(allow_insecure_loopback=True),
-                district_id=district_id,
-                on_progress=stop_after_first,
-            )
-            raise AssertionError("the recheck went on after it was stopped")
-        except Stopped:
-            pass
+    try:
+        await _recheck(session_factory, district_id, on_progress=stop_after_first)
+        raise AssertionError("the recheck went on after it was stopped")
+    except Stopped:
+        pass
     statuses = sorted(r.status for r in await records_of(session_factory, district_id))
     assert statuses == ["revoked", "verified"]  # the first badge's finding was kept
 
@@ -151,13 +145,7 @@ async def test_recheck_leaves_an_unreachable_badge_alone(
 ) -> None:  # type: ignore[no-untyped-def]
     district_id, _, _, _ = await _posted(live_server, session_factory, site, "gone@example.org")
     del site.host.routes["/assertions/r.json"]  # now a 404: an outage, not a revocation
-    async with session_factory() as session:
-        summary = await badges.recheck(
-            session=session,
-            principal=Principal.operator(),
-            policy=FetchPolicy(allow_insecure_loopback=True),
-            district_id=district_id,
-        )
+    summary = await _recheck(session_factory, district_id)
     assert (summary.checked, summary.unreachable) == (1, 1)
     [record] = await records_of(session_factory, district_id)
     assert record.status == "verified"
