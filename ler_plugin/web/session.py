@@ -30,14 +30,19 @@ def token_from_request(request: Request) -> str | None:
 
 
 def principal_from_request(settings: Settings, request: Request) -> Principal | LerError | None:
-    """The session's principal, the reason its token was refused, or None when there is none."""
-    token = token_from_request(request)
-    if not token:
-        return None
-    try:
-        return read_token(settings, token)
-    except LerError as exc:
-        return exc
+    """The session's principal, the reason its token was refused, or None when there is none.
+
+    Read once per request and kept in its state: the request middleware reads it first (for the
+    request's tenant), the GraphQL context, pages and exports find it there."""
+    state = request.scope.setdefault("state", {})
+    if "principal" not in state:
+        token = token_from_request(request)
+        try:
+            state["principal"] = read_token(settings, token) if token else None
+        except LerError as exc:
+            state["principal"] = exc
+    found: Principal | LerError | None = state["principal"]
+    return found
 
 
 def start_session(settings: Settings, principal: Principal, path: str) -> RedirectResponse:
