@@ -20,7 +20,7 @@ from sqlalchemy import ForeignKey, Index, String, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ler_plugin.db import Base, utcnow
+from ler_plugin.db import Base, aware, utcnow
 from ler_plugin.errors import LerError
 from ler_plugin.pagination import Page, check_first, decode_cursor, encode_cursor
 from ler_plugin.principal import Principal, Role
@@ -97,11 +97,6 @@ class AuditError(LerError):
     pass
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 async def list_events(
     *,
     session: AsyncSession,
@@ -149,7 +144,7 @@ async def _page(
     if after:
         moment, event_id = decode_cursor(after, 2)
         try:
-            at = _aware(dt.datetime.fromisoformat(str(moment)))
+            at = aware(dt.datetime.fromisoformat(str(moment)))
             key = int(event_id)
         except (TypeError, ValueError):
             raise AuditError("bad_cursor", "the cursor is not one this server gave out") from None
@@ -165,7 +160,7 @@ async def _page(
         )
     )
     items = rows[:first]
-    cursors = [encode_cursor([_aware(e.occurred_at).isoformat(), e.id]) for e in items]
+    cursors = [encode_cursor([aware(e.occurred_at).isoformat(), e.id]) for e in items]
     # The total of an unbounded log is not worth a count per page; -1 says "not counted".
     return Page(items=items, cursors=cursors, has_next=len(rows) > first, total=-1)
 

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, event
 from sqlalchemy.engine import make_url
@@ -55,6 +55,17 @@ class Base(DeclarativeBase):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@overload
+def aware(value: dt.datetime) -> dt.datetime: ...
+@overload
+def aware(value: None) -> None: ...
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands timestamps back without their zone; everything we store is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -170,10 +181,14 @@ def str_enum(enum_cls: type[Any], name: str) -> Any:
     )
 
 
-def upsert_insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that can take ``ON CONFLICT`` clauses: both databases spell them the same, but
-    SQLAlchemy builds them per dialect."""
+def insert_for(dialect: str) -> Any:
+    """The INSERT construct that can take ``ON CONFLICT`` clauses: both databases spell them the
+    same, but SQLAlchemy builds them per dialect (by name: mapper events hold only a connection)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def upsert_insert(session: AsyncSession, table: Any) -> Any:
+    """`insert_for` the session's database, of `table`."""
+    return insert_for(session.get_bind().dialect.name)(table)

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from ler_plugin import audit
 from ler_plugin.api.context import Info
 from ler_plugin.api.wallet import PageInfo
+from ler_plugin.db import aware
 from ler_plugin.pagination import Page
 from ler_plugin.wallet import service as wallets
 from ler_plugin.wallet import sharing
@@ -35,7 +36,7 @@ class AuditEvent:
     def from_model(cls, event: audit.AuditEvent) -> AuditEvent:
         return cls(
             id=strawberry.ID(str(event.id)),
-            occurred_at=audit._aware(event.occurred_at),
+            occurred_at=aware(event.occurred_at),
             tag=event.tag,
             actor_kind=event.actor_kind,
             actor_id=event.actor_id,

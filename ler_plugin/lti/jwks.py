@@ -21,9 +21,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ler_plugin.db import utcnow
+from ler_plugin.db import aware, utcnow
 from ler_plugin.errors import LerError
-from ler_plugin.lti.dates import aware
 from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.models import Platform, PlatformKeyset
 

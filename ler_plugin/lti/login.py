@@ -21,9 +21,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.config import Settings
-from ler_plugin.db import utcnow
+from ler_plugin.db import aware, utcnow
 from ler_plugin.lti import service
-from ler_plugin.lti.dates import aware
 from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.models import LoginState, Platform
 

@@ -35,9 +35,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ler_plugin.db import insert_for
 from ler_plugin.rollups.models import (
     ComplianceStatus,
     RollupCell,
@@ -186,7 +186,7 @@ def _keys(table: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return SPAN_KEY, ("teachers", *SUMS)
 
 
-def _adding(dialect: str, table: Any, statement: Any) -> Any:
+def _adding(table: Any, statement: Any) -> Any:
     key, sums = _keys(table)
     return statement.on_conflict_do_update(
         index_elements=list(key),
@@ -194,13 +194,9 @@ def _adding(dialect: str, table: Any, statement: Any) -> Any:
     )
 
 
-def insert_for(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def upsert(dialect: str, rows: list[dict[str, Any]], table: Any = RollupCell) -> Any:
     """INSERT the rows, adding onto ones that exist (PostgreSQL and SQLite share the syntax)."""
-    return _adding(dialect, table, insert_for(dialect)(table).values(rows))
+    return _adding(table, insert_for(dialect)(table).values(rows))
 
 
 def spans_containing(year: int) -> list[tuple[int, int]]:
@@ -487,7 +483,6 @@ def spans_from_years(dialect: str, where: Any, sign: int = 1) -> list[Any]:
     columns = ["district_id", "school_id", "category", "first_year", "last_year", "teachers", *SUMS]
     return [
         _adding(
-            dialect,
             RollupSchoolSpan,
             insert_for(dialect)(RollupSchoolSpan).from_select(columns, query),
         )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ler_plugin.audit import AuditEvent, list_subject_events, record_event
 from ler_plugin.config import Settings
-from ler_plugin.db import Base, utcnow
+from ler_plugin.db import Base, aware, utcnow
 from ler_plugin.districts.models import District
 from ler_plugin.pagination import Page
 from ler_plugin.principal import Principal
@@ -87,12 +87,7 @@ def _hash(token: str) -> str:
 
 def is_active(link: ShareLink, now: dt.datetime | None = None) -> bool:
     now = now or utcnow()
-    return link.revoked_at is None and _aware(link.expires_at) > now
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return link.revoked_at is None and aware(link.expires_at) > now
 
 
 async def create_link(
