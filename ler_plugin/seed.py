@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ler_plugin.credit import CATEGORIES, load_ruleset, shipped_rulesets
+from ler_plugin.credit import CATEGORIES, load_ruleset
 from ler_plugin.districts import service as districts
 from ler_plugin.districts.models import District, School
 from ler_plugin.principal import Principal
 from ler_plugin.providers.models import Provider
-from ler_plugin.rollups import summary
+from ler_plugin.rollups import compliance, summary
 from ler_plugin.rollups.models import RollupCell, RollupTeacherYear
 from ler_plugin.wallet.models import (
     License,
@@ -290,8 +290,7 @@ async def seed(
     rng = random.Random(random_seed)
     today = today or dt.date.today()
     district = await _district(session, slug, state)
-    ruleset_key = (district.ruleset_key or district.state).lower()
-    ruleset = load_ruleset(ruleset_key if ruleset_key in shipped_rulesets() else "generic")
+    ruleset = load_ruleset(compliance.shipped_key(district))
     classes = [
         name
         for name, rule in ruleset.versions[-1].credential_classes.items()

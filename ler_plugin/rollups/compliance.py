@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin import credit
 from ler_plugin.audit import record_event
+from ler_plugin.db import insert_for
 from ler_plugin.districts.models import District, RulesetVersion
 from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, encode_cursor
 from ler_plugin.principal import Principal, Role
@@ -190,8 +191,14 @@ async def _ruleset_in_force(
     ) or await session.scalar(candidates.order_by(RulesetVersion.effective_from, RulesetVersion.id))
     if chosen is not None:
         return _parse_stored(key, chosen.version, chosen.body), f"{key}@{chosen.version}"
-    shipped = key if key in credit.shipped_rulesets() else NO_RULESET_KEY
+    shipped = shipped_key(district)
     return _shipped(shipped), f"{shipped}@shipped"
+
+
+def shipped_key(district: District) -> str:
+    """The shipped ruleset a district follows when none of its own is stored."""
+    key = ruleset_key(district)
+    return key if key in credit.shipped_rulesets() else NO_RULESET_KEY
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -500,7 +507,7 @@ async def refresh(
             }
             for t, c in zip(teachers, evaluated, strict=True)
         ]
-        statement = summary.insert_for(dialect)(cs).values(rows)
+        statement = insert_for(dialect)(cs).values(rows)
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=["teacher_id"],

@@ -48,7 +48,6 @@ COLUMN = {"school": "school_id", "teacher": "teacher_id"}
 LIVE_STATUSES = summary.LIVE_STATUSES
 YEAR_DIMENSIONS = frozenset({"school", "category", "teacher", "school_year"})
 SPAN_DIMENSIONS = frozenset({"school", "category", "school_year"})
-SOURCES = ("spans", "years", "months", "records")
 TWO_PLACES = Decimal("0.01")
 
 
