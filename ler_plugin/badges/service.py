@@ -184,7 +184,7 @@ async def import_badge(
     if principal.teacher_id is None or principal.district_id is None:
         raise BadgeError("forbidden", "only a teacher can import a badge", status=403)
     district_id, teacher_id = principal.district_id, principal.teacher_id
-    emails = await verified_emails(session, teacher_id)
+    emails = await wallets.verified_emails(session, teacher_id)
     badge_input = parse_submission(submission)
     await session.commit()
     report = await _verify(badge_input, policy)
@@ -328,16 +328,6 @@ async def _store_badge(
     )
     assert badge is not None  # inserted now, or by whoever won the race (committed)
     return badge, inserted
-
-
-async def verified_emails(session: AsyncSession, teacher_id: int) -> list[str]:
-    return list(
-        await session.scalars(
-            select(TeacherEmail.email).where(
-                TeacherEmail.teacher_id == teacher_id, TeacherEmail.verified.is_(True)
-            )
-        )
-    )
 
 
 async def _find_recipient(
@@ -522,7 +512,7 @@ async def claim_pending_for_teacher(*, session: AsyncSession, teacher_id: int) -
     The LTI launch calls it once the teacher's emails are stored; the caller commits."""
     teacher = await wallets.get_teacher(session=session, teacher_id=teacher_id)
     principal = Principal.for_teacher(teacher.id, teacher.district_id)
-    emails = await verified_emails(session, teacher.id)
+    emails = await wallets.verified_emails(session, teacher.id)
     records = []
     for claim, badge in await _open_claims_for(session, teacher.district_id, emails):
         records.append(await _land_claim(session, principal, claim, badge, teacher.id))
@@ -534,7 +524,7 @@ async def list_pending_claims(
 ) -> list[tuple[PendingClaim, Badge]]:
     """Open claims addressed to the signed-in teacher's verified emails."""
     teacher_id, district_id = _teacher(principal)
-    emails = await verified_emails(session, teacher_id)
+    emails = await wallets.verified_emails(session, teacher_id)
     return await _open_claims_for(session, district_id, emails)
 
 
@@ -712,20 +702,22 @@ async def recheck(
         query = query.where(Badge.district_id == district_id)
     elif Role.OPERATOR not in principal.roles:
         raise BadgeError("district_required", "name the district to recheck")
-    badges = [b for b in await session.scalars(query.order_by(Badge.id)) if _recheck_input(b)]
+    checkable = [
+        (badge, badge_input)
+        for badge in await session.scalars(query.order_by(Badge.id))
+        if (badge_input := _recheck_input(badge)) is not None
+    ]
     expired_records = set(
         await session.scalars(
             select(Record.id).where(
-                Record.id.in_([b.record_id for b in badges if b.record_id]),
+                Record.id.in_([b.record_id for b, _ in checkable if b.record_id]),
                 Record.status == RecordStatus.EXPIRED,
             )
         )
     )
     await session.commit()
     summary = RecheckSummary()
-    for index, badge in enumerate(badges, start=1):
-        badge_input = _recheck_input(badge)
-        assert badge_input is not None
+    for index, (badge, badge_input) in enumerate(checkable, start=1):
         report = await _verify(badge_input, policy)
         summary.checked += 1
         if report.revoked:
@@ -740,13 +732,11 @@ async def recheck(
         elif report.valid:
             summary.still_valid += 1
         else:
-            summary.unreachable += 1
-            if on_progress:
-                on_progress(index, len(badges))
-            continue
-        badge.report = {**report.to_json(), "raw": None}
-        badge.verified_at = report.checked_at
-        await session.commit()
+            summary.unreachable += 1  # an outage: the badge keeps its status and its report
+        if report.valid or report.revoked or report.expired:
+            badge.report = {**report.to_json(), "raw": None}
+            badge.verified_at = report.checked_at
+            await session.commit()
         if on_progress:
-            on_progress(index, len(badges))
+            on_progress(index, len(checkable))
     return summary

@@ -322,6 +322,17 @@ async def skills_summary(*, session: AsyncSession, wallet: Wallet) -> list[tuple
     return sorted(((spelled[k], n) for k, n in counts.items()), key=lambda p: (-p[1], p[0]))
 
 
+async def verified_emails(session: AsyncSession, teacher_id: int) -> list[str]:
+    """The teacher's verified emails, oldest first."""
+    return list(
+        await session.scalars(
+            select(TeacherEmail.email)
+            .where(TeacherEmail.teacher_id == teacher_id, TeacherEmail.verified.is_(True))
+            .order_by(TeacherEmail.id)
+        )
+    )
+
+
 async def record_verified_email(*, session: AsyncSession, teacher: Teacher, email: str) -> bool:
     """Note an email the LMS vouches for as the teacher's (verified): it matches badge recipients.
     An address another teacher of the district already holds is not moved; returns whether the

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -13,7 +12,6 @@ from ler_plugin.districts.models import District
 from ler_plugin.wallet import export
 from ler_plugin.wallet import service as wallets
 from ler_plugin.wallet.issuer_keys import district_issuer
-from ler_plugin.wallet.models import TeacherEmail
 from ler_plugin.web.render import PageContext, page
 
 
@@ -24,12 +22,7 @@ async def _signed(ctx: PageContext) -> tuple[export.Ob3Issuer, list[dict[str, An
     district = await ctx.session.get(District, teacher.district_id)
     assert district is not None
     # The recipient is named by a salted hash of a verified (LMS-given) email, if there is one.
-    email = await ctx.session.scalar(
-        select(TeacherEmail.email)
-        .where(TeacherEmail.teacher_id == teacher.id, TeacherEmail.verified.is_(True))
-        .order_by(TeacherEmail.id)
-        .limit(1)
-    )
+    email = next(iter(await wallets.verified_emails(ctx.session, teacher.id)), None)
     issuer = await district_issuer(session=ctx.session, settings=ctx.settings, district=district)
     records = await wallets.all_records(session=ctx.session, wallet=wallet)
     credentials = export.export_ob3(
