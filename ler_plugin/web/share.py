@@ -115,9 +115,8 @@ async def shared_page(request: Request) -> Response:
         except LerError as exc:
             return error_page(settings, exc.status, exc.message)
         badges = await slots.badges_for(session=session, records=view.records)
-        checks = await slots.reverify_badges(
-            session=session, settings=settings, badges=list(badges.values())
-        )
+    # Outside the session: no connection is held while issuers are fetched.
+    checks = await slots.reverify_badges(settings=settings, badges=list(badges.values()))
     response = plain_page(
         settings,
         "shared.html",

@@ -151,9 +151,7 @@ def explain_records(
     return explained
 
 
-async def reverify_badges(
-    *, session: AsyncSession, settings: Settings, badges: list[Badge]
-) -> dict[int, BadgeCheck]:
+async def reverify_badges(*, settings: Settings, badges: list[Badge]) -> dict[int, BadgeCheck]:
     """Verify each badge again, live (through the guarded fetcher), keyed by badge id."""
     policy = FetchPolicy.from_settings(settings)
     reports = await asyncio.gather(*(verify_again(badge, policy=policy) for badge in badges))
