@@ -283,9 +283,56 @@ async def decide_deployment(
     if deployment is None:
         deployment = Deployment(platform_id=platform.id, deployment_id=deployment_id)
         session.add(deployment)
+    return await _decide(session, principal, platform, deployment, approve)
+
+
+async def decide_deployment_by_id(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    district_id: int,
+    deployment_pk: int,
+    approve: bool,
+) -> Deployment:
+    """Approve or reject a deployment the district's dashboard lists, by its row id."""
+    _require_admin(principal, district_id)
+    found = (
+        await session.execute(
+            select(Deployment, Platform)
+            .join(Platform, Platform.id == Deployment.platform_id)
+            .where(Deployment.id == deployment_pk)
+        )
+    ).first()
+    if found is None or found[1].district_id != district_id:
+        raise LtiError("deployment_not_found", "no such deployment", status=404)
+    deployment, platform = found
+    return await _decide(session, principal, platform, deployment, approve)
+
+
+async def _decide(
+    session: AsyncSession,
+    principal: Principal,
+    platform: Platform,
+    deployment: Deployment,
+    approve: bool,
+) -> Deployment:
     deployment.status = DeploymentStatus.APPROVED if approve else DeploymentStatus.REJECTED
     await session.flush()
     _record_decision(
-        session, principal, platform, deployment_id, "approve" if approve else "reject"
+        session, principal, platform, deployment.deployment_id, "approve" if approve else "reject"
     )
     return deployment
+
+
+async def pending_deployments(
+    *, session: AsyncSession, principal: Principal, district_id: int
+) -> list[tuple[Deployment, Platform]]:
+    """The district's deployments waiting for a decision, oldest first, with their platforms."""
+    _require_admin(principal, district_id)
+    rows = await session.execute(
+        select(Deployment, Platform)
+        .join(Platform, Platform.id == Deployment.platform_id)
+        .where(Platform.district_id == district_id, Deployment.status == DeploymentStatus.PENDING)
+        .order_by(Deployment.created_at, Deployment.id)
+    )
+    return list(rows.tuples())

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,7 +18,7 @@ from ler_plugin.districts import service as districts
 from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
 from ler_plugin.lti import service as lti_service
-from ler_plugin.lti.models import Deployment, DeploymentStatus, Platform
+from ler_plugin.lti.models import Deployment, Platform
 from ler_plugin.principal import Principal, Role
 from ler_plugin.rollups import compliance as rollup_compliance
 from ler_plugin.rollups import links, periods
@@ -187,14 +186,10 @@ async def compliance(*, session: AsyncSession, principal: Principal) -> Complian
 async def pending_deployments(
     *, session: AsyncSession, principal: Principal
 ) -> list[PendingDeployment]:
-    district_id = admin_district(principal)
-    rows = await session.execute(
-        select(Deployment, Platform)
-        .join(Platform, Platform.id == Deployment.platform_id)
-        .where(Platform.district_id == district_id, Deployment.status == DeploymentStatus.PENDING)
-        .order_by(Deployment.created_at, Deployment.id)
+    found = await lti_service.pending_deployments(
+        session=session, principal=principal, district_id=admin_district(principal)
     )
-    return [PendingDeployment(d, p) for d, p in rows.tuples()]
+    return [PendingDeployment(d, p) for d, p in found]
 
 
 @page
@@ -221,22 +216,11 @@ async def decide_deployment(ctx: PageContext) -> Response:
     decision = ctx.field("decision")
     if decision not in ("approve", "reject"):
         raise WalletError("bad_decision", "choose approve or reject")
-    found = (
-        await ctx.session.execute(
-            select(Deployment, Platform)
-            .join(Platform, Platform.id == Deployment.platform_id)
-            .where(Deployment.id == int(ctx.request.path_params["deployment_id"]))
-        )
-    ).first()
-    if found is None or found[1].district_id != district_id:
-        raise WalletError("deployment_not_found", "no such deployment", status=404)
-    deployment, platform = found
-    await lti_service.decide_deployment(
+    await lti_service.decide_deployment_by_id(
         session=ctx.session,
         principal=ctx.principal,
-        issuer=platform.issuer,
-        client_id=platform.client_id,
-        deployment_id=deployment.deployment_id,
+        district_id=district_id,
+        deployment_pk=int(ctx.request.path_params["deployment_id"]),
         approve=decision == "approve",
     )
     return ctx.redirect("/app/dashboard", notice=f"deployment_{decision}d")
