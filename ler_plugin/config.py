@@ -115,7 +115,9 @@ class Settings(BaseSettings):
     @field_validator("graphql_arbitrary_roles")
     @classmethod
     def _arbitrary_roles(cls, value: str | None) -> str | None:
-        known = {"teacher", "facilitator", "district_admin", "provider", "operator", "*"}
+        from ler_plugin.principal import Role
+
+        known = {role.value for role in Role} | {"*"}
         for item in filter(None, (v.strip() for v in (value or "").split(","))):
             if item not in known:
                 raise ValueError(f"{item!r} is not a role (one of {', '.join(sorted(known))})")

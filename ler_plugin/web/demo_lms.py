@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from ler_plugin.config import Settings
 from ler_plugin.districts.models import District
-from ler_plugin.lti import demo_platform
+from ler_plugin.lti import ags, demo_platform, nrps
 from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.launch import DL_CLAIM
 from ler_plugin.lti.login import origin_of
@@ -173,8 +173,6 @@ async def jwks(request: Request) -> Response:
 
 # -- the course's LTI Advantage services, in memory ------------------------------------------
 
-NRPS_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
-LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 ROSTER_PAGE = 3  # small, so the tool's paging is exercised by the demo too
 
 GRADEBOOK = _pages.from_string("""<!doctype html>
@@ -261,7 +259,7 @@ async def memberships(request: Request) -> Response:
         "context": {"id": demo_platform.COURSE["id"], "title": demo_platform.COURSE["title"]},
         "members": members[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE],
     }
-    return JSONResponse(body, media_type=NRPS_TYPE, headers=headers)
+    return JSONResponse(body, media_type=nrps.MEMBERSHIP_CONTAINER, headers=headers)
 
 
 async def line_items(request: Request) -> Response:
@@ -273,7 +271,7 @@ async def line_items(request: Request) -> Response:
             item = book.add_line_item(_course_url(request), await request.json())
         except (LtiError, ValueError) as error:
             return PlainTextResponse(str(error), status_code=400)
-        return JSONResponse(item, status_code=201, media_type=LINEITEM_TYPE)
+        return JSONResponse(item, status_code=201, media_type=ags.LINEITEM)
     wanted = request.query_params.get("resource_id")
     return JSONResponse([i for i in book.line_items if not wanted or i.get("resourceId") == wanted])
 
