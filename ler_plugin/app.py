@@ -40,6 +40,7 @@ from ler_plugin.web import (
     lti_registration,
     oauth,
     ob3_export,
+    obapi,
     pages,
 )
 from ler_plugin.web.middleware import RequestMiddleware, configure_logging
@@ -204,6 +205,7 @@ def build_app(settings: Settings) -> Starlette:
             *oauth.routes(),
             *exports.routes(),
             *badges_pages.routes(),
+            *obapi.routes(),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestMiddleware, settings=settings)],

@@ -5,6 +5,7 @@ from ler_plugin.badges.models import Badge, PendingClaim
 from ler_plugin.db import Base
 from ler_plugin.districts.models import District, RulesetVersion, School
 from ler_plugin.lti.models import Deployment, LoginState, Platform, PlatformKeyset, ToolKey
+from ler_plugin.obapi.models import ObAuthorizationCode, ObClient, ObGrant, ObProfile, ObToken
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
 from ler_plugin.ratelimit import RateCounter
 from ler_plugin.rollups import summary  # noqa: F401  (registers the record events that keep cells)
@@ -33,6 +34,11 @@ __all__ = [
     "Evidence",
     "License",
     "LoginState",
+    "ObAuthorizationCode",
+    "ObClient",
+    "ObGrant",
+    "ObProfile",
+    "ObToken",
     "PendingClaim",
     "Platform",
     "PlatformKeyset",

@@ -151,7 +151,7 @@ def _credential(
     if record.started_on:
         subject["activityStartDate"] = record.started_on.isoformat()
     if record.ceus:
-        subject["creditsEarned"] = str(record.ceus)
+        subject["creditsEarned"] = float(record.ceus)  # a JSON number (1EdTech's JSON Schema)
     if recipient_email:
         salt = hashlib.sha256(f"{issuer.id}:{record.id}".encode()).hexdigest()[:16]
         digest = hashlib.sha256((recipient_email.strip().lower() + salt).encode()).hexdigest()

@@ -1,0 +1,5 @@
+from ler_plugin.errors import LerError
+
+
+class ObApiError(LerError):
+    pass

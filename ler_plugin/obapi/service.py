@@ -1,0 +1,731 @@
+"""What the Open Badges API does for a district: discovery, registration, the teacher's consent,
+tokens, and the four resource operations (getCredentials, upsertCredential, getProfile,
+putProfile), each for the teacher whose grant the token carries and within what that grant allows.
+
+Privacy: a client reads only the teacher's counted records whose visibility the teacher allowed
+it (public, or district and public); private records never leave. A client sees the teacher's name
+and chosen email only when the teacher said so on the consent page. One district's clients,
+grants and tokens are walled from every other's (queries name the district; on PostgreSQL the
+row-level security wall holds as well).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from authlib.oauth2 import OAuth2Error
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from ler_plugin.audit import record_event
+from ler_plugin.badges import service as badges
+from ler_plugin.config import Settings
+from ler_plugin.db import utcnow
+from ler_plugin.districts.models import District
+from ler_plugin.errors import Forbidden
+from ler_plugin.fetch import FetchPolicy
+from ler_plugin.obapi import authorization as oauth
+from ler_plugin.obapi.errors import ObApiError
+from ler_plugin.obapi.models import ObClient, ObGrant, ObProfile, ObToken
+from ler_plugin.principal import Principal, Role
+from ler_plugin.wallet import export
+from ler_plugin.wallet import service as wallets
+from ler_plugin.wallet.issuer_keys import district_issuer
+from ler_plugin.wallet.models import Record, Teacher, Visibility, Wallet
+
+PATH = "/ims/ob/v3p0"
+OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+PAGE_DEFAULT = 20
+PAGE_MAX = 100
+# What a grant's `records` allows a client to read (private records never leave).
+RECORD_CHOICES = {
+    "public": (Visibility.PUBLIC,),
+    "district": (Visibility.PUBLIC, Visibility.DISTRICT),
+}
+NAME_MAX = 255
+
+T = TypeVar("T")
+
+
+def api_base(settings: Settings, district: District) -> str:
+    """A district's Open Badges API base URL (OB 3.0 6.3: ``{baseUrl}/ims/ob/v3p0/...``)."""
+    return f"{settings.base_url}/d/{district.slug}{PATH}"
+
+
+async def district_by_slug(*, session: AsyncSession, slug: str) -> District:
+    district = await session.scalar(select(District).where(District.slug == slug))
+    if district is None:
+        raise ObApiError("not_found", "no district serves an Open Badges API here", status=404)
+    return district
+
+
+async def sole_district(*, session: AsyncSession) -> District:
+    """The installation's one district, for the bare discovery path; several districts each have
+    their own API base URL, which the teacher's Connected apps page shows."""
+    found = list(await session.scalars(select(District).limit(2)))
+    if len(found) != 1:
+        raise ObApiError(
+            "not_found",
+            "each district has its own Open Badges API: ask for "
+            "{base}/d/{district}/ims/ob/v3p0/discovery (the address is on the wallet's "
+            "Connected apps page)",
+            status=404,
+        )
+    return found[0]
+
+
+def discovery(settings: Settings, district: District) -> dict[str, Any]:
+    """The Service Description Document (OB 3.0 6.3, 7.1.1): the spec's OpenAPI file profiled
+    for this district: its endpoints, the OAuth 2.0 flow and the scopes."""
+    base = api_base(settings, district)
+    json = "application/json"
+
+    def op(op_id: str, scope: str | None, codes: dict[str, str], **more: Any) -> dict[str, Any]:
+        status = {"$ref": "#/components/schemas/Imsx_StatusInfo"}
+        responses: dict[str, Any] = {
+            code: {"description": text, "content": {json: {"schema": status}}}
+            for code, text in codes.items()
+        }
+        found: dict[str, Any] = {"operationId": op_id, "tags": ["OpenBadgeCredentials"], **more}
+        found["responses"] = responses
+        if scope:
+            found["security"] = [{"OAuth2ACG": [scope]}]
+        return found
+
+    errors = {
+        "400": "Bad request",
+        "401": "Missing or invalid access token",
+        "403": "The token lacks the scope, or the teacher did not allow it",
+        "405": "Method not allowed",
+        "500": "Internal error",
+        "default": "The request was invalid or cannot be served",
+    }
+    credential = {"$ref": "#/components/schemas/AchievementCredential"}
+    profile = {"$ref": "#/components/schemas/Profile"}
+    credentials_get = op("getCredentials", oauth.CREDENTIAL_READ, errors)
+    credentials_get["parameters"] = [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+    ]
+    credentials_get["responses"]["200"] = {
+        "description": "The teacher's credentials this client may read, signed by the district",
+        "headers": {
+            "X-Total-Count": {"schema": {"type": "integer"}},
+            "Link": {"schema": {"type": "string"}},
+        },
+        "content": {
+            json: {"schema": {"$ref": "#/components/schemas/GetOpenBadgeCredentialsResponse"}}
+        },
+    }
+    upsert = op("upsertCredential", oauth.CREDENTIAL_UPSERT, {**errors, "404": "Not found"})
+    upsert["requestBody"] = {
+        "content": {json: {"schema": credential}, "text/plain": {"schema": {"type": "string"}}},
+        "required": True,
+    }
+    for code, text in (("200", "Replaced"), ("201", "Created")):
+        upsert["responses"][code] = {
+            "description": text,
+            "content": {json: {"schema": credential}, "text/plain": {"schema": {"type": "string"}}},
+        }
+    profile_get = op("getProfile", oauth.PROFILE_READ, {**errors, "404": "Not found"})
+    profile_get["responses"]["200"] = {
+        "description": "The profile",
+        "content": {json: {"schema": profile}},
+    }
+    profile_put = op("putProfile", oauth.PROFILE_UPDATE, {**errors, "404": "Not found"})
+    profile_put["requestBody"] = {"content": {json: {"schema": profile}}, "required": True}
+    profile_put["responses"]["200"] = {
+        "description": "The profile",
+        "content": {json: {"schema": profile}},
+    }
+    discover = op("getServiceDescription", None, {"default": "The request cannot be served"})
+    discover["tags"] = ["Discovery"]
+    discover["responses"]["200"] = {
+        "description": "This document",
+        "content": {json: {"schema": {"$ref": "#/components/schemas/ServiceDescriptionDocument"}}},
+    }
+    return {
+        "openapi": "3.0.1",
+        "info": {
+            "title": f"{district.name} Teacher Wallet",
+            "description": "The Open Badges 3.0 API of the district's Teacher Wallet.",
+            "version": "3.0",
+            "termsOfService": f"{settings.base_url}/d/{district.slug}/terms",
+            "x-imssf-privacyPolicyUrl": f"{settings.base_url}/d/{district.slug}/privacy",
+        },
+        "servers": [{"url": base, "description": f"{district.name}"}],
+        "tags": [{"name": "OpenBadgeCredentials"}, {"name": "Discovery"}],
+        "paths": {
+            "/credentials": {"get": credentials_get, "post": upsert},
+            "/profile": {"get": profile_get, "put": profile_put},
+            "/discovery": {"get": discover},
+        },
+        "components": {
+            "securitySchemes": {
+                "OAuth2ACG": {
+                    "type": "oauth2",
+                    "description": "OAuth 2.0 Authorization Code Grant authorization",
+                    "x-imssf-name": f"{district.name} Teacher Wallet",
+                    "x-imssf-privacyPolicyUrl": f"{settings.base_url}/d/{district.slug}/privacy",
+                    "x-imssf-registrationUrl": f"{base}/register",
+                    "x-imssf-termsOfServiceUrl": f"{settings.base_url}/d/{district.slug}/terms",
+                    "flows": {
+                        "authorizationCode": {
+                            "authorizationUrl": f"{base}/authorize",
+                            "tokenUrl": f"{base}/token",
+                            "refreshUrl": f"{base}/token",
+                            "scopes": dict(oauth.SCOPES),
+                        }
+                    },
+                }
+            },
+            "schemas": {
+                name: {"type": "object", "description": f"See the Open Badges 3.0 {name} schema."}
+                for name in (
+                    "AchievementCredential",
+                    "GetOpenBadgeCredentialsResponse",
+                    "Profile",
+                    "Imsx_StatusInfo",
+                    "ServiceDescriptionDocument",
+                )
+            },
+        },
+    }
+
+
+# --- running Authlib on the request's session ---------------------------------------------------
+
+
+async def _authlib(
+    session: AsyncSession,
+    settings: Settings,
+    district_id: int,
+    work: Callable[[oauth.ObAuthorizationServer], T],
+) -> T:
+    def run(db: Session) -> T:
+        server = oauth.ObAuthorizationServer(
+            db, district_id, allow_loopback_http=settings.allow_insecure_loopback
+        )
+        return work(server)
+
+    return await session.run_sync(run)
+
+
+async def register(
+    *, session: AsyncSession, settings: Settings, district: District, request: oauth.PlainRequest
+) -> oauth.Answer:
+    """RFC 7591 dynamic client registration: 201 with the client's id and secret (shown once)."""
+    registered: list[ObClient] = []
+
+    def work(server: oauth.ObAuthorizationServer) -> oauth.Answer:
+        answer: oauth.Answer = server.create_endpoint_response("client_registration", request)
+        if server.registered is not None:
+            registered.append(server.registered)
+        return answer
+
+    answer = await _authlib(session, settings, district.id, work)
+    for client in registered:
+        record_event(
+            session,
+            "obapi:client:register",
+            actor_kind="ob_client",
+            actor_id=client.client_id,
+            district_id=district.id,
+            subject_type="ob_client",
+            subject_id=client.client_id,
+            client_name=client.client_metadata.get("client_name"),
+            redirect_uris=client.client_metadata.get("redirect_uris"),
+        )
+    return answer
+
+
+async def token(
+    *, session: AsyncSession, settings: Settings, district: District, request: oauth.PlainRequest
+) -> oauth.Answer:
+    """The token endpoint: authorization_code (with PKCE) and refresh_token grants."""
+    return await _authlib(
+        session, settings, district.id, lambda server: server.create_token_response(request)
+    )
+
+
+async def revoke_token(
+    *, session: AsyncSession, settings: Settings, district: District, request: oauth.PlainRequest
+) -> oauth.Answer:
+    """RFC 7009: a client gives back an access or refresh token."""
+    return await _authlib(
+        session,
+        settings,
+        district.id,
+        lambda server: server.create_endpoint_response("revocation", request),
+    )
+
+
+# --- the teacher's consent ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """A valid authorization request, as the consent page shows it."""
+
+    client_id: str
+    metadata: dict[str, Any]
+    scopes: list[str]
+    previous: ObGrant | None
+
+
+def _teacher_of(principal: Principal, district: District) -> int:
+    if principal.teacher_id is None or Role.TEACHER not in principal.roles:
+        raise Forbidden("forbidden", "only a teacher can connect an app to their wallet")
+    principal.require_district(district.id)
+    return principal.teacher_id
+
+
+async def consent_request(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    district: District,
+    request: oauth.PlainRequest,
+) -> ConsentRequest | oauth.Answer:
+    """Check an authorization request before the teacher decides: what to ask them, or the
+    answer (an error redirected to the client when its redirect URI is known to be its own).
+    A request whose client or redirect URI is unknown raises: the page shows it, no redirect."""
+    teacher_id = _teacher_of(principal, district)
+
+    def work(server: oauth.ObAuthorizationServer) -> ConsentRequest | oauth.Answer:
+        try:
+            grant = server.get_consent_grant(request)
+        except OAuth2Error as error:
+            if error.redirect_uri:
+                answer: oauth.Answer = server.handle_error_response(request, error)
+                return answer
+            raise ObApiError(
+                error.error, error.description or "this is not a valid authorization request"
+            ) from None
+        client: oauth.Client = grant.client
+        previous = server.db.scalar(
+            select(ObGrant).where(
+                ObGrant.client_pk == client.row.id, ObGrant.teacher_id == teacher_id
+            )
+        )
+        return ConsentRequest(
+            client_id=client.row.client_id,
+            metadata=client.meta,
+            scopes=[s for s in oauth.scope_list(grant.request.scope) if s in oauth.SCOPES],
+            previous=previous,
+        )
+
+    return await _authlib(session, settings, district.id, work)
+
+
+@dataclass(frozen=True)
+class Decision:
+    approve: bool
+    scopes: list[str]
+    records: str
+    show_identity: bool
+
+
+async def decide(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    district: District,
+    request: oauth.PlainRequest,
+    decision: Decision,
+) -> oauth.Answer:
+    """The teacher approves (a code for the client, the grant remembered) or denies
+    (access_denied); either way the answer redirects the browser to the client."""
+    teacher_id = _teacher_of(principal, district)
+    asked = await consent_request(
+        session=session, settings=settings, principal=principal, district=district, request=request
+    )
+    if isinstance(asked, oauth.Answer):
+        return asked
+    if decision.records not in RECORD_CHOICES:
+        raise ObApiError("bad_records", "choose which records the app may read")
+    granted = [s for s in asked.scopes if s in decision.scopes]
+    if decision.approve and not granted:
+        raise ObApiError("no_scopes", "choose at least one thing the app may do, or deny it")
+    grant: ObGrant | None = None
+    if decision.approve:
+        grant = await _remember(session, principal, district, teacher_id, asked, granted, decision)
+    return await _authlib(
+        session, settings, district.id, lambda server: server.authorize(request, grant)
+    )
+
+
+async def _remember(
+    session: AsyncSession,
+    principal: Principal,
+    district: District,
+    teacher_id: int,
+    asked: ConsentRequest,
+    granted: list[str],
+    decision: Decision,
+) -> ObGrant:
+    grant = asked.previous
+    if grant is None:
+        client_pk = await session.scalar(
+            select(ObClient.id).where(ObClient.client_id == asked.client_id)
+        )
+        assert client_pk is not None  # just found by the authorization request
+        grant = ObGrant(district_id=district.id, client_pk=client_pk, teacher_id=teacher_id)
+        session.add(grant)
+    grant.scope = " ".join(granted)
+    grant.records = decision.records
+    grant.show_identity = decision.show_identity
+    grant.updated_at = utcnow()
+    grant.revoked_at = None
+    await session.flush()
+    record_event(
+        session,
+        "obapi:grant:approve",
+        actor_kind=principal.actor_kind,
+        actor_id=principal.subject,
+        district_id=district.id,
+        subject_type="ob_client",
+        subject_id=asked.client_id,
+        scope=grant.scope,
+        records=grant.records,
+        show_identity=grant.show_identity,
+    )
+    return grant
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    grant: ObGrant
+    client: ObClient
+    last_used: dt.datetime | None
+
+
+async def connected_apps(*, session: AsyncSession, principal: Principal) -> list[ConnectedApp]:
+    """The clients the teacher has authorised and not revoked, newest first."""
+    if principal.teacher_id is None:
+        raise Forbidden("forbidden", "only a teacher has connected apps")
+    last_used = (
+        select(ObToken.grant_id, func.max(ObToken.issued_at).label("at"))
+        .group_by(ObToken.grant_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ObGrant, ObClient, last_used.c.at)
+        .join(ObClient, ObClient.id == ObGrant.client_pk)
+        .outerjoin(last_used, last_used.c.grant_id == ObGrant.id)
+        .where(ObGrant.teacher_id == principal.teacher_id, ObGrant.revoked_at.is_(None))
+        .order_by(ObGrant.updated_at.desc(), ObGrant.id.desc())
+    )
+    return [ConnectedApp(grant, client, at) for grant, client, at in rows]
+
+
+async def revoke_grant(*, session: AsyncSession, principal: Principal, grant_id: int) -> ObGrant:
+    """The teacher takes an app's access back: the grant and every token under it end now."""
+    grant = await session.get(ObGrant, grant_id)
+    if grant is None or grant.teacher_id != principal.teacher_id:
+        raise ObApiError("not_found", "no such connected app", status=404)
+    now = utcnow()
+    if grant.revoked_at is None:
+        grant.revoked_at = now
+        await session.execute(
+            update(ObToken)
+            .where(ObToken.grant_id == grant.id, ObToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        client_id = await session.scalar(
+            select(ObClient.client_id).where(ObClient.id == grant.client_pk)
+        )
+        record_event(
+            session,
+            "obapi:grant:revoke",
+            actor_kind=principal.actor_kind,
+            actor_id=principal.subject,
+            district_id=grant.district_id,
+            subject_type="ob_client",
+            subject_id=client_id,
+        )
+        await session.flush()
+    return grant
+
+
+# --- the resource endpoints -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who a valid access token speaks for: the teacher's grant to this client."""
+
+    grant: ObGrant
+    client: ObClient
+
+    @property
+    def principal(self) -> Principal:
+        return Principal.for_teacher(self.grant.teacher_id, self.grant.district_id)
+
+
+class Unauthorised(ObApiError):
+    """A missing, unknown, expired or revoked token (401) or one without the scope (403), with
+    its RFC 6750 challenge."""
+
+    def __init__(self, error: OAuth2Error) -> None:
+        status = 403 if error.error == "insufficient_scope" else 401
+        description = error.get_error_description() or error.error
+        super().__init__(error.error, description, status=status)
+        if error.error == "missing_authorization":
+            self.challenge = 'Bearer realm="Open Badges API"'
+        else:
+            self.challenge = (
+                f'Bearer realm="Open Badges API", error="{error.error}", '
+                f'error_description="{description.replace(chr(34), chr(39))}"'
+            )
+
+
+async def authenticate(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    district: District,
+    request: oauth.PlainRequest,
+    scope: str,
+) -> Access:
+    """The grant behind the request's bearer token, if it is live and carries `scope`."""
+
+    def work(server: oauth.ObAuthorizationServer) -> Access:
+        try:
+            token: oauth.Token = oauth.protector(server).validate_request([scope], request)
+        except OAuth2Error as error:
+            raise Unauthorised(error) from None
+        return Access(token.grant, token.client)
+
+    return await _authlib(session, settings, district.id, work)
+
+
+def _since(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ObApiError("invalid_query_parameter", "since must be an ISO 8601 date-time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _whole(value: str | None, name: str, default: int, least: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or int(value) < least:
+        raise ObApiError(
+            "invalid_query_parameter", f"{name} must be a whole number of at least {least}"
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CredentialsPage:
+    credentials: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+    since: str | None
+
+
+async def _signed_ob3(
+    session: AsyncSession, settings: Settings, teacher: Teacher, records: list[Record]
+) -> list[dict[str, Any]]:
+    """The records as OB 3.0 credentials signed by the district: the one call into the wallet's
+    signed export."""
+    district = await session.get(District, teacher.district_id)
+    assert district is not None
+    issuer = await district_issuer(session=session, settings=settings, district=district)
+    email = next(iter(await wallets.verified_emails(session, teacher.id)), None)
+    signed = export.export_ob3(
+        records, issuer=issuer, base_url=settings.base_url, recipient_email=email
+    )
+    # 1EdTech's AchievementCredential schema takes `proof` as an array (a proof set of one; the
+    # proof is not part of what it signs, so the signature holds either way).
+    return [
+        {**c, "proof": c["proof"] if isinstance(c["proof"], list) else [c["proof"]]} for c in signed
+    ]
+
+
+async def credentials(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    access: Access,
+    limit: str | None,
+    offset: str | None,
+    since: str | None,
+) -> CredentialsPage:
+    """getCredentials: the teacher's counted records this client may read, oldest first, paged;
+    `since` keeps those changed (issued, approved or corrected) after that moment."""
+    size = min(_whole(limit, "limit", PAGE_DEFAULT, 1), PAGE_MAX)
+    start = _whole(offset, "offset", 0, 0)
+    changed_after = _since(since)
+    teacher = await wallets.get_teacher(session=session, teacher_id=access.grant.teacher_id)
+    conditions = [
+        Wallet.teacher_id == teacher.id,
+        Record.status.in_(export.COUNTED),
+        Record.visibility.in_(RECORD_CHOICES[access.grant.records]),
+    ]
+    if changed_after is not None:
+        conditions.append(Record.updated_at > changed_after)
+    chosen = select(Record).join(Wallet, Wallet.id == Record.wallet_id).where(*conditions)
+    total = await session.scalar(select(func.count()).select_from(chosen.subquery())) or 0
+    records = list(await session.scalars(chosen.order_by(Record.id).offset(start).limit(size)))
+    signed = await _signed_ob3(session, settings, teacher, records) if records else []
+    return CredentialsPage(signed, total, size, start, since or None)
+
+
+async def upsert_credential(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    access: Access,
+    credential: dict[str, Any] | str,
+) -> bool:
+    """upsertCredential: verified exactly as a teacher's own import (the `postBadge` pipeline)
+    and landed in the teacher's wallet; True when it is new, False when it was there already."""
+    teacher_id, district_id = access.grant.teacher_id, access.grant.district_id
+    result = await badges.import_badge(
+        session=session,
+        principal=access.principal,
+        submission=badges.Submission(credential=credential),
+        policy=FetchPolicy.from_settings(settings),
+    )
+    if result.outcome == "refused":
+        reasons = "; ".join(f"{e.code}: {e.message}" for e in result.report.errors)
+        raise ObApiError(
+            "invalid_data", f"the credential did not verify ({reasons or 'no reason given'})"
+        )
+    record_event(
+        session,
+        "obapi:credential:upsert",
+        actor_kind="ob_client",
+        actor_id=access.client.client_id,
+        district_id=district_id,
+        subject_type="record",
+        subject_id=result.record.id if result.record else None,
+        teacher_id=teacher_id,
+        created=result.created,
+    )
+    return result.created
+
+
+def profile_id(settings: Settings, teacher: Teacher) -> str:
+    """A stable id for the teacher's profile that reveals nothing about them (not their row id)."""
+    mac = hmac.new(
+        settings.secret_key.encode(), f"ob-profile:{teacher.id}".encode(), hashlib.sha256
+    )
+    return f"urn:uuid:{uuid.UUID(bytes=mac.digest()[:16], version=4)}"
+
+
+async def _profile_row(session: AsyncSession, teacher_id: int) -> ObProfile | None:
+    return await session.get(ObProfile, teacher_id)
+
+
+async def profile(*, session: AsyncSession, settings: Settings, access: Access) -> dict[str, Any]:
+    """getProfile: an OB 3.0 Profile; the name and email only where the teacher allowed this
+    client to see who they are (a shared record can hide the name)."""
+    teacher = await wallets.get_teacher(session=session, teacher_id=access.grant.teacher_id)
+    found: dict[str, Any] = {
+        "@context": [OB3_CONTEXT],
+        "id": profile_id(settings, teacher),
+        "type": ["Profile"],
+    }
+    if access.grant.show_identity:
+        chosen = await _profile_row(session, teacher.id)
+        found["name"] = (chosen.name if chosen and chosen.name else None) or teacher.display_name
+        if chosen and chosen.email:
+            found["email"] = chosen.email
+    return found
+
+
+PROFILE_FIELDS = {"@context", "id", "type", "name", "email"}
+
+
+async def set_profile(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    name: str | None,
+    email: str | None,
+) -> ObProfile:
+    """The name and email the teacher's Open Badges Profile shows (to the apps allowed to see
+    who they are). The email must be one of the teacher's verified addresses."""
+    if principal.teacher_id is None:
+        raise Forbidden("forbidden", "only a teacher has a profile")
+    name = (name or "").strip() or None
+    email = (email or "").strip().lower() or None
+    if name is not None and len(name) > NAME_MAX:
+        raise ObApiError("bad_name", f"the name is longer than {NAME_MAX} characters")
+    if email is not None and email not in await wallets.verified_emails(
+        session, principal.teacher_id
+    ):
+        raise ObApiError("bad_email", "the email must be one of your verified addresses")
+    row = await _profile_row(session, principal.teacher_id)
+    if row is None:
+        row = ObProfile(teacher_id=principal.teacher_id)
+        session.add(row)
+    row.name, row.email, row.updated_at = name, email, utcnow()
+    await session.flush()
+    return row
+
+
+async def profile_of(*, session: AsyncSession, principal: Principal) -> ObProfile | None:
+    if principal.teacher_id is None:
+        return None
+    return await _profile_row(session, principal.teacher_id)
+
+
+async def put_profile(
+    *, session: AsyncSession, settings: Settings, access: Access, body: Any
+) -> dict[str, Any]:
+    """putProfile: the whole Profile; this server keeps its name and email (anything else is
+    refused by name, as OB 3.0 6.2.4 allows) and answers as getProfile does."""
+    if not isinstance(body, dict):
+        raise ObApiError("invalid_data", "the request body must be a Profile JSON object")
+    unknown = sorted(set(body) - PROFILE_FIELDS)
+    if unknown:
+        raise ObApiError(
+            "invalid_data",
+            f"this wallet keeps only a profile's name and email, not {', '.join(unknown)}",
+        )
+    teacher = await wallets.get_teacher(session=session, teacher_id=access.grant.teacher_id)
+    if "id" in body and body["id"] != profile_id(settings, teacher):
+        raise ObApiError("invalid_data", "id is not this teacher's profile id")
+    types = body.get("type")
+    if types != "Profile" and not (isinstance(types, list) and "Profile" in types):
+        raise ObApiError("invalid_data", "type must include Profile")
+    for field in ("name", "email"):
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise ObApiError("invalid_data", f"{field} must be a string")
+    try:
+        await set_profile(
+            session=session,
+            principal=access.principal,
+            name=body.get("name"),
+            email=body.get("email"),
+        )
+    except ObApiError as exc:
+        raise ObApiError("invalid_data", exc.message) from None
+    record_event(
+        session,
+        "obapi:profile:update",
+        actor_kind="ob_client",
+        actor_id=access.client.client_id,
+        district_id=access.grant.district_id,
+        subject_type="teacher",
+        subject_id=teacher.id,
+    )
+    return await profile(session=session, settings=settings, access=access)
