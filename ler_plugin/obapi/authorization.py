@@ -434,7 +434,6 @@ class Registration(ClientRegistrationEndpoint):
             "response_types": ["code"],
             **client_metadata,
         }
-        client_metadata.update(metadata)  # the response shows the defaults we applied
         row = ObClient(
             district_id=self.server.district_id,
             client_id=client_info["client_id"],
