@@ -352,13 +352,13 @@ async def decide(
     )
     if isinstance(asked, oauth.Answer):
         return asked
-    if decision.records not in RECORD_CHOICES:
-        raise ObApiError("bad_records", "choose which records the app may read")
-    granted = [s for s in asked.scopes if s in decision.scopes]
-    if decision.approve and not granted:
-        raise ObApiError("no_scopes", "choose at least one thing the app may do, or deny it")
     grant: ObGrant | None = None
     if decision.approve:
+        if decision.records not in RECORD_CHOICES:
+            raise ObApiError("bad_records", "choose which records the app may read")
+        granted = [s for s in asked.scopes if s in decision.scopes]
+        if not granted:
+            raise ObApiError("no_scopes", "choose at least one thing the app may do, or deny it")
         grant = await _remember(session, principal, district, teacher_id, asked, granted, decision)
     return await _authlib(
         session, settings, district.id, lambda server: server.authorize(request, grant)

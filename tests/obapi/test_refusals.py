@@ -219,3 +219,20 @@ async def test_the_bare_discovery_path_answers_only_for_a_single_district(
     assert "/d/{district}/ims/ob/v3p0/discovery" in assert_imsx(bare, 404)["imsx_description"]
     teacher = await make_teacher(session_factory, settings)
     assert_valid(service_description_schema(), discover(live_server.url, teacher.slug))
+
+
+async def test_approving_nothing_is_asked_again_and_grants_nothing(
+    live_server, session_factory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    teacher = await make_teacher(session_factory, settings)
+    with client_app() as app:
+        sdd = discover(live_server.url, teacher.slug)
+        oauth = oauth_client(sdd, register(sdd, app), app)
+        flow = sdd["components"]["securitySchemes"]["OAuth2ACG"]["flows"]["authorizationCode"]
+        url, _ = oauth.create_authorization_url(flow["authorizationUrl"], code_verifier="v" * 50)
+        with browser(live_server.url, teacher) as b:
+            again = consent(b, url, scopes=[])
+            assert again.status_code == 400 and "choose at least one" in again.text
+            assert app.callbacks == []
+            apps = b.get("/app/wallet/apps", params={"session": teacher.session})
+    assert "You have not connected an app." in apps.text
