@@ -651,9 +651,6 @@ async def profile(*, session: AsyncSession, settings: Settings, access: Access) 
     return found
 
 
-PROFILE_FIELDS = {"@context", "id", "type", "name", "email"}
-
-
 async def set_profile(
     *,
     session: AsyncSession,
@@ -691,16 +688,11 @@ async def profile_of(*, session: AsyncSession, principal: Principal) -> ObProfil
 async def put_profile(
     *, session: AsyncSession, settings: Settings, access: Access, body: Any
 ) -> dict[str, Any]:
-    """putProfile: the whole Profile; this server keeps its name and email (anything else is
-    refused by name, as OB 3.0 6.2.4 allows) and answers as getProfile does."""
+    """putProfile: the whole Profile. This wallet keeps its name and email and answers as
+    getProfile does; other Profile properties (phone, address, ...) are accepted and not kept
+    (OB 3.0 6.2.4: "The values may never become part of the published profile")."""
     if not isinstance(body, dict):
         raise ObApiError("invalid_data", "the request body must be a Profile JSON object")
-    unknown = sorted(set(body) - PROFILE_FIELDS)
-    if unknown:
-        raise ObApiError(
-            "invalid_data",
-            f"this wallet keeps only a profile's name and email, not {', '.join(unknown)}",
-        )
     teacher = await wallets.get_teacher(session=session, teacher_id=access.grant.teacher_id)
     if "id" in body and body["id"] != profile_id(settings, teacher):
         raise ObApiError("invalid_data", "id is not this teacher's profile id")

@@ -32,7 +32,7 @@ from ler_plugin.wallet import service as wallets
 from ler_plugin.web.middleware import client_address
 from ler_plugin.web.render import PageContext, page, plain_page
 from ler_plugin.web.security import content_security_policy, origin_of
-from ler_plugin.web.session import principal_from_request
+from ler_plugin.web.session import principal_from_request, session_cookie
 
 API = "/d/{district}" + obapi.PATH
 JSON_TYPES = ("application/json", "application/vc+ld+json", "application/ld+json")
@@ -489,6 +489,14 @@ async def apps_page(ctx: PageContext) -> Response:
 
 
 @page
+async def sign_in_here(ctx: PageContext) -> Response:
+    """Keep the wallet session in a window of its own (the form opens one): an app sends the
+    teacher to the consent page in its own tab, where the LMS iframe's cookie is not sent."""
+    ctx.extra_headers["set-cookie"] = session_cookie(ctx.settings, ctx.token)
+    return ctx.render("ob_signed_in.html", title="Ready to connect an app")
+
+
+@page
 async def revoke_app(ctx: PageContext) -> Response:
     await obapi.revoke_grant(
         session=ctx.session,
@@ -535,4 +543,5 @@ def routes() -> list[BaseRoute]:
         Route("/d/{district}/terms", policy, methods=["GET"]),
         Route("/app/wallet/apps", apps_page, methods=["GET", "POST"]),
         Route("/app/wallet/apps/{grant_id:int}/revoke", revoke_app, methods=["POST"]),
+        Route("/app/wallet/apps/sign-in", sign_in_here, methods=["POST"]),
     ]

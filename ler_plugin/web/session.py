@@ -49,9 +49,14 @@ def start_session(settings: Settings, principal: Principal, path: str) -> Redire
     """End of a launch: set the session cookie and send the browser to the page, token in hand."""
     token = issue_token(settings, principal)
     response = RedirectResponse(f"{path}?{urlencode({'session': token})}", status_code=303)
+    response.headers.append("set-cookie", session_cookie(settings, token))
+    return response
+
+
+def session_cookie(settings: Settings, token: str) -> str:
+    """The ``Set-Cookie`` value that keeps `token` in this browser. Partitioned: set inside an LMS
+    iframe it belongs to that LMS's pages; set in a window of our own, to our site's."""
     secure = settings.base_url.startswith("https://")
-    cookie = f"{COOKIE}={token}; Path=/; Max-Age={int(SESSION_TTL.total_seconds())}; HttpOnly; " + (
+    return f"{COOKIE}={token}; Path=/; Max-Age={int(SESSION_TTL.total_seconds())}; HttpOnly; " + (
         "SameSite=None; Secure; Partitioned" if secure else "SameSite=Lax"
     )
-    response.headers.append("set-cookie", cookie)
-    return response

@@ -40,10 +40,18 @@ async def test_a_teacher_allows_an_app_in_chromium_and_revokes_it(
             )
             try:
                 context = await browser.new_context()
-                await context.add_cookies(
-                    [{"name": "ler_session", "value": teacher.session, "url": live_server.url}]
-                )
                 page = await context.new_page()
+                # The app sends the teacher to a tab of its own: first sign in there from the
+                # wallet (the LMS iframe's cookie would not be sent at the top level).
+                await page.goto(url)
+                assert "Sign in to connect apps" in await page.locator("main").inner_text()
+                await page.goto(f"{live_server.url}/app/wallet/apps?session={teacher.session}")
+                async with context.expect_page() as opened:
+                    await page.get_by_role("button", name="Sign in to connect apps").click()
+                signed_in = await opened.value
+                await signed_in.wait_for_load_state()
+                assert await signed_in.locator("h1").inner_text() == "Ready to connect an app"
+                await signed_in.close()
                 blocked: list[str] = []
                 page.on(
                     "console",

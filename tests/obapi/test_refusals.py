@@ -104,7 +104,7 @@ async def test_pkce_s256_state_and_known_clients_are_required(
         anonymous = httpx.get(
             authorize, params=base | {"code_challenge": challenge, "code_challenge_method": "S256"}
         )
-        assert anonymous.status_code == 401 and "Open in a new window" in anonymous.text
+        assert anonymous.status_code == 401 and "Sign in to connect apps" in anonymous.text
 
 
 async def test_a_code_works_once_and_its_second_use_revokes_the_token(
