@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from openapi_spec_validator import validate as validate_openapi
 
 from ler_plugin.badges.parse import parse_json
 from ler_plugin.badges.pipeline import verify_input
@@ -70,6 +71,7 @@ async def test_register_consent_read_upsert_profile_refresh_and_revoke(
 
         # The discovery document: the spec's ServiceDescriptionDocument, with its required parts.
         assert_valid(service_description_schema(), sdd)
+        validate_openapi(sdd)  # and a valid OpenAPI 3.0 document (openapi-spec-validator)
         scheme = sdd["components"]["securitySchemes"]["OAuth2ACG"]
         assert scheme["type"] == "oauth2"
         assert set(scheme["flows"]["authorizationCode"]["scopes"]) == set(SCOPES)
