@@ -50,6 +50,8 @@ RECORD_CHOICES = {
     "district": (Visibility.PUBLIC, Visibility.DISTRICT),
 }
 NAME_MAX = 255
+# The consent form's own mistakes: the page asks again instead of answering the client.
+CHOICE_ERRORS = frozenset({"bad_records", "no_scopes"})
 
 T = TypeVar("T")
 

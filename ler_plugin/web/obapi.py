@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -110,7 +111,7 @@ async def _district(request: Request) -> District:
             )
 
 
-Endpoint = Callable[[Request, Any, District], Awaitable[Response]]
+Endpoint = Callable[[Request, AsyncSession, District], Awaitable[Response]]
 
 
 def api(
@@ -175,9 +176,13 @@ async def _limit(request: Request, what: str) -> None:
 # --- discovery, registration, tokens -------------------------------------------------------------
 
 
-async def discovery(request: Request, session: Any, district: District) -> Response:
+def _discovery(request: Request, district: District) -> Response:
     body = obapi.discovery(request.app.state.settings, district)
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def discovery(request: Request, session: AsyncSession, district: District) -> Response:
+    return _discovery(request, district)
 
 
 async def sole_discovery(request: Request) -> Response:
@@ -188,10 +193,10 @@ async def sole_discovery(request: Request) -> Response:
                 district = await obapi.sole_district(session=session)
             except LerError as exc:
                 return imsx(exc.status, exc.message)
-    return await discovery(request, None, district)
+    return _discovery(request, district)
 
 
-async def register(request: Request, session: Any, district: District) -> Response:
+async def register(request: Request, session: AsyncSession, district: District) -> Response:
     await _limit(request, "register")
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise obapi.ObApiError("invalid_client_metadata", "send the registration as JSON")
@@ -207,7 +212,7 @@ async def register(request: Request, session: Any, district: District) -> Respon
     return _answer(answer)
 
 
-async def token(request: Request, session: Any, district: District) -> Response:
+async def token(request: Request, session: AsyncSession, district: District) -> Response:
     await _limit(request, "token")
     async with request.form(max_files=0, max_fields=50) as form:
         answer = await obapi.token(
@@ -219,7 +224,7 @@ async def token(request: Request, session: Any, district: District) -> Response:
     return _answer(answer)
 
 
-async def revoke(request: Request, session: Any, district: District) -> Response:
+async def revoke(request: Request, session: AsyncSession, district: District) -> Response:
     async with request.form(max_files=0, max_fields=50) as form:
         answer = await obapi.revoke_token(
             session=session,
@@ -233,7 +238,9 @@ async def revoke(request: Request, session: Any, district: District) -> Response
 # --- resources -------------------------------------------------------------------------------------
 
 
-async def _access(request: Request, session: Any, district: District, scope: str) -> obapi.Access:
+async def _access(
+    request: Request, session: AsyncSession, district: District, scope: str
+) -> obapi.Access:
     return await obapi.authenticate(
         session=session,
         settings=request.app.state.settings,
@@ -261,7 +268,7 @@ def _links(base: str, found: obapi.CredentialsPage) -> str:
     return ", ".join(links)
 
 
-async def get_credentials(request: Request, session: Any, district: District) -> Response:
+async def get_credentials(request: Request, session: AsyncSession, district: District) -> Response:
     access = await _access(request, session, district, oauth.CREDENTIAL_READ)
     params = request.query_params
     found = await obapi.credentials(
@@ -277,7 +284,9 @@ async def get_credentials(request: Request, session: Any, district: District) ->
     return JSONResponse({"credential": found.credentials}, headers=headers)
 
 
-async def upsert_credential(request: Request, session: Any, district: District) -> Response:
+async def upsert_credential(
+    request: Request, session: AsyncSession, district: District
+) -> Response:
     access = await _access(request, session, district, oauth.CREDENTIAL_UPSERT)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     credential: dict[str, Any] | str
@@ -300,13 +309,13 @@ async def upsert_credential(request: Request, session: Any, district: District) 
     return JSONResponse(credential, status_code=status)
 
 
-async def get_profile(request: Request, session: Any, district: District) -> Response:
+async def get_profile(request: Request, session: AsyncSession, district: District) -> Response:
     access = await _access(request, session, district, oauth.PROFILE_READ)
     found = await obapi.profile(session=session, settings=request.app.state.settings, access=access)
     return JSONResponse(found)
 
 
-async def put_profile(request: Request, session: Any, district: District) -> Response:
+async def put_profile(request: Request, session: AsyncSession, district: District) -> Response:
     access = await _access(request, session, district, oauth.PROFILE_UPDATE)
     found = await obapi.put_profile(
         session=session,
@@ -344,26 +353,15 @@ async def _consent_district(ctx: PageContext) -> District:
 async def _consent(ctx: PageContext) -> Response:
     district = await _consent_district(ctx)
     settings = ctx.settings
+    error = None
     if ctx.request.method == "GET":
         request = _plain(ctx.request)
     else:
         assert ctx.form is not None
         request = _plain_oauth_form(ctx, ctx.form)
-    asked = await obapi.consent_request(
-        session=ctx.session,
-        settings=settings,
-        principal=ctx.principal,
-        district=district,
-        request=request,
-    )
-    if isinstance(asked, oauth.Answer):
-        return _answer(asked)
-    if ctx.request.method == "POST":
         decision = obapi.Decision(
             approve=ctx.field("decision") == "approve",
-            scopes=[v for v in ctx.form.getlist("grant_scope") if isinstance(v, str)]
-            if ctx.form
-            else [],
+            scopes=[v for v in ctx.form.getlist("grant_scope") if isinstance(v, str)],
             records=ctx.field("records"),
             show_identity=ctx.field("show_identity") == "yes",
         )
@@ -376,12 +374,21 @@ async def _consent(ctx: PageContext) -> Response:
                 request=request,
                 decision=decision,
             )
+            return _answer(answer)
         except obapi.ObApiError as exc:
-            if exc.status != 400:
+            if exc.code not in obapi.CHOICE_ERRORS:
                 raise
-            return _consent_page(ctx, asked, request, status=400, error=exc.message)
-        return _answer(answer)
-    return _consent_page(ctx, asked, request)
+            error = exc.message  # asked again, with what is missing
+    asked = await obapi.consent_request(
+        session=ctx.session,
+        settings=settings,
+        principal=ctx.principal,
+        district=district,
+        request=request,
+    )
+    if isinstance(asked, oauth.Answer):
+        return _answer(asked)
+    return _consent_page(ctx, asked, request, status=400 if error else 200, error=error)
 
 
 def _plain_oauth_form(ctx: PageContext, form: FormData) -> oauth.PlainRequest:
