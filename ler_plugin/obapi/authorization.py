@@ -196,7 +196,10 @@ class Token(TokenMixin):
         return bool(client.row.id == self.client.id)
 
     def get_scope(self) -> str:
-        return self.row.scope
+        """What the token was issued for, narrowed to what the teacher allows now (a new consent
+        with fewer scopes holds at once for tokens already out)."""
+        allowed = set(scope_list(self.grant.scope))
+        return " ".join(s for s in scope_list(self.row.scope) if s in allowed)
 
     def get_expires_in(self) -> int:
         return int((aware(self.row.expires_at) - aware(self.row.issued_at)).total_seconds())

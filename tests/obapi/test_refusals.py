@@ -236,3 +236,20 @@ async def test_approving_nothing_is_asked_again_and_grants_nothing(
             assert app.callbacks == []
             apps = b.get("/app/wallet/apps", params={"session": teacher.session})
     assert "You have not connected an app." in apps.text
+
+
+async def test_a_narrower_consent_holds_at_once_for_tokens_already_out(
+    live_server, session_factory, settings
+) -> None:  # type: ignore[no-untyped-def]
+    teacher = await make_teacher(session_factory, settings)
+    with client_app() as app:
+        sdd, oauth, token = connect(live_server.url, teacher, app)
+        api = sdd["servers"][0]["url"]
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        assert httpx.get(f"{api}/profile", headers=bearer).status_code == 200
+        flow = sdd["components"]["securitySchemes"]["OAuth2ACG"]["flows"]["authorizationCode"]
+        url, _ = oauth.create_authorization_url(flow["authorizationUrl"], code_verifier="v" * 50)
+        with browser(live_server.url, teacher) as b:
+            assert consent(b, url, scopes=[SCOPES[0]]).text == "connected"
+        assert_imsx(httpx.get(f"{api}/profile", headers=bearer), 403)
+        assert httpx.get(f"{api}/credentials", headers=bearer).status_code == 200
