@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from ler_plugin.audit import record_event
 from ler_plugin.badges import service as badges
+from ler_plugin.badges.models import Badge
 from ler_plugin.config import Settings
-from ler_plugin.db import utcnow
+from ler_plugin.db import aware, utcnow
 from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
 from ler_plugin.fetch import FetchPolicy
@@ -38,7 +39,7 @@ from ler_plugin.principal import Principal, Role
 from ler_plugin.wallet import export
 from ler_plugin.wallet import service as wallets
 from ler_plugin.wallet.issuer_keys import district_issuer
-from ler_plugin.wallet.models import Record, Teacher, Visibility, Wallet
+from ler_plugin.wallet.models import Record, RecordStatus, Teacher, Visibility, Wallet
 
 PATH = "/ims/ob/v3p0"
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -610,6 +611,8 @@ async def upsert_credential(
         raise ObApiError(
             "invalid_data", f"the credential did not verify ({reasons or 'no reason given'})"
         )
+    assert result.badge is not None
+    replaced = await _keep_newest(session, access, result.badge)
     record_event(
         session,
         "obapi:credential:upsert",
@@ -619,9 +622,43 @@ async def upsert_credential(
         subject_type="record",
         subject_id=result.record.id if result.record else None,
         teacher_id=teacher_id,
-        created=result.created,
+        created=result.created and not replaced,
     )
-    return result.created
+    return result.created and not replaced
+
+
+async def _keep_newest(session: AsyncSession, access: Access, badge: Badge) -> bool:
+    """OB 3.0 credential equality (section 10): the same issuer and the same credential id are
+    one credential, the latest `validFrom` its current version. Of the teacher's live copies
+    of this one, every version but the newest stops counting (revoked, with the reason); True
+    when another version was already in the wallet (the upsert replaced, not created)."""
+    if not badge.assertion_id or not badge.issuer_id:
+        return False
+    versions = list(
+        await session.scalars(
+            select(Badge)
+            .join(Record, Record.id == Badge.record_id)
+            .join(Wallet, Wallet.id == Record.wallet_id)
+            .where(
+                Wallet.teacher_id == access.grant.teacher_id,
+                Badge.district_id == access.grant.district_id,
+                Badge.issuer_id == badge.issuer_id,
+                Badge.assertion_id == badge.assertion_id,
+                Badge.revoked.is_(False),
+            )
+        )
+    )
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    versions.sort(key=lambda b: (aware(b.issued_at) or oldest, b.id))
+    for old in versions[:-1]:
+        await badges.mark(
+            session,
+            access.principal,
+            old,
+            RecordStatus.REVOKED,
+            "replaced by a newer version of the same credential (Open Badges API)",
+        )
+    return any(b.id != badge.id for b in versions)
 
 
 def profile_id(settings: Settings, teacher: Teacher) -> str:
