@@ -13,6 +13,7 @@ from ler_plugin.cli import (
     export,
     keys,
     lti_config,
+    obapi,
     platform,
     provider,
     rules,
@@ -42,6 +43,7 @@ app.command("seed")(seed.seed)
 app.add_typer(rules.app, name="rules")
 app.add_typer(export.app, name="export")
 app.add_typer(compliance.app, name="compliance")
+app.add_typer(obapi.app, name="obapi")
 
 
 def main() -> None:

@@ -62,13 +62,6 @@ def api_base(settings: Settings, district: District) -> str:
     return f"{settings.base_url}/d/{district.slug}{PATH}"
 
 
-async def district_by_slug(*, session: AsyncSession, slug: str) -> District:
-    district = await session.scalar(select(District).where(District.slug == slug))
-    if district is None:
-        raise ObApiError("not_found", "no district serves an Open Badges API here", status=404)
-    return district
-
-
 async def sole_district(*, session: AsyncSession) -> District:
     """The installation's one district, for the bare discovery path; several districts each have
     their own API base URL, which the teacher's Connected apps page shows."""
@@ -459,6 +452,55 @@ async def revoke_grant(*, session: AsyncSession, principal: Principal, grant_id:
         )
         await session.flush()
     return grant
+
+
+# --- the district's view: registered apps -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredApp:
+    client: ObClient
+    teachers: int  # with a live grant
+
+
+async def registered_apps(
+    *, session: AsyncSession, principal: Principal, district_id: int
+) -> list[RegisteredApp]:
+    """The apps registered with a district's API, and how many teachers each may reach."""
+    principal.require(Role.DISTRICT_ADMIN)
+    principal.require_district(district_id)
+    live = func.count(ObGrant.id).filter(ObGrant.revoked_at.is_(None))
+    rows = await session.execute(
+        select(ObClient, live)
+        .outerjoin(ObGrant, ObGrant.client_pk == ObClient.id)
+        .where(ObClient.district_id == district_id)
+        .group_by(ObClient.id)
+        .order_by(ObClient.created_at, ObClient.id)
+    )
+    return [RegisteredApp(client, teachers) for client, teachers in rows]
+
+
+async def remove_app(*, session: AsyncSession, principal: Principal, client_id: str) -> ObClient:
+    """The district removes an app's registration: every teacher's grant to it and every token
+    end at once (an app that registers again starts with no teacher's consent)."""
+    principal.require(Role.DISTRICT_ADMIN)
+    client = await session.scalar(select(ObClient).where(ObClient.client_id == client_id))
+    if client is None:
+        raise ObApiError("client_not_found", f"no app registered as {client_id!r}", status=404)
+    principal.require_district(client.district_id)
+    record_event(
+        session,
+        "obapi:client:remove",
+        actor_kind=principal.actor_kind,
+        actor_id=principal.subject,
+        district_id=client.district_id,
+        subject_type="ob_client",
+        subject_id=client.client_id,
+        client_name=client.client_metadata.get("client_name"),
+    )
+    await session.delete(client)  # its grants, codes and tokens go with it (ON DELETE CASCADE)
+    await session.flush()
+    return client
 
 
 # --- the resource endpoints -----------------------------------------------------------------------

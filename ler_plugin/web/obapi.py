@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from ler_plugin import ratelimit
 from ler_plugin.config import Settings
 from ler_plugin.db import SYSTEM, Tenant, tenant_scope
+from ler_plugin.districts import service as districts
 from ler_plugin.districts.models import District
 from ler_plugin.errors import LerError
 from ler_plugin.obapi import authorization as oauth
@@ -106,7 +107,7 @@ async def _district(request: Request) -> District:
     """The district the path names (looked up across districts: nobody is signed in yet)."""
     with tenant_scope(SYSTEM):
         async with request.app.state.session_factory() as session:
-            return await obapi.district_by_slug(
+            return await districts.get_by_slug(
                 session=session, slug=request.path_params["district"]
             )
 
@@ -341,7 +342,7 @@ RECORD_LABELS = {
 async def _consent_district(ctx: PageContext) -> District:
     """The district of the path, which must be the teacher's own: another district's page is
     not found (the page runs in the teacher's rows, where no other district exists)."""
-    district = await obapi.district_by_slug(
+    district = await districts.get_by_slug(
         session=ctx.session, slug=ctx.request.path_params["district"]
     )
     if district.id != ctx.principal.district_id:
