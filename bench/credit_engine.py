@@ -12,6 +12,13 @@ small; evaluation is pure, so reusing inputs does not flatter either side.
     uv run python bench/credit_engine.py [--teachers 75000] [--records 40] [--pool 3000]
 """
 
+import sys
+from pathlib import Path
+
+# The repository on the path, not bench/ (bench/http.py would shadow the standard library's http).
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import random
 import time

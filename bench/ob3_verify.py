@@ -10,6 +10,13 @@ keep its JSON-LD contexts warm pays. Both run in this process, over the same cre
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# The repository on the path, not bench/ (bench/http.py would shadow the standard library's http).
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import csv
 import json
 import sys

@@ -15,6 +15,13 @@ query several times and prints the median, and the raw/summary ratio, in one run
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# The repository on the path, not bench/ (bench/http.py would shadow the standard library's http).
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import asyncio
 import datetime as dt
