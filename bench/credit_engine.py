@@ -1,15 +1,18 @@
-"""Credit engine throughput: a district of 75,000 teachers x ~40 records, engine vs naive re-scan.
+"""Credit engine throughput: a district of 75,000 teachers x ~40 records, the engine against a
+straightforward implementation of the same rules.
 
-The peer is what a district would otherwise write: a SQL-like loop that filters the teacher's
-rows, then for every capped record re-scans the earlier rows of its category to find how much
-of the cap is already used (a correlated subquery), and scans once more per category for the
-report. Both compute the same Texas rules (150 hours, 20% / 10% / 30% caps, verified or
-district-issued records only); the run checks they agree on every teacher.
+No peer exists to compare with: no open library evaluates state PD-renewal rules (districts use
+spreadsheets or their licensing vendor's closed system). So the comparison is with what a
+competent developer would write for one state: one pass over the teacher's records sorted by
+date, counting the verified or district-issued ones inside the renewal cycle, converting units,
+applying the category caps as it goes, summing per category. It knows only Texas (150 or 200
+hours, 20% / 10% / 30% caps); the engine reads any ruleset file and explains each record. The
+run checks both give every teacher the same hours.
 
 Record sets are generated once (a pool of distinct teachers) and cycled through, so memory stays
 small; evaluation is pure, so reusing inputs does not flatter either side.
 
-    uv run python bench/credit_engine.py [--teachers 75000] [--records 40] [--pool 3000]
+    uv run python bench/credit_engine.py [--teachers 75000] [--records 40] [--pool 3000] [--quick]
 """
 
 import sys
@@ -67,15 +70,15 @@ def generate(
     return facts, records
 
 
-# The naive peer -----------------------------------------------------------------------------
+# The straightforward implementation --------------------------------------------------------
 
-NAIVE_CAPS = {
+CAPS = {
     "independent_study": Decimal("0.20"),
     "presenting": Decimal("0.10"),
     "mentoring": Decimal("0.30"),
 }
-NAIVE_REQUIRED = {"classroom_teacher": Decimal(150), "administrator": Decimal(200)}
-NAIVE_NAMES = {
+REQUIRED = {"classroom_teacher": Decimal(150), "administrator": Decimal(200)}
+NAMES = {
     "presenting": "presenting",
     "independent study": "independent_study",
     "mentoring": "mentoring",
@@ -84,7 +87,7 @@ CENT = Decimal("0.01")
 CHUNK = 500
 
 
-def naive_credit(row: CreditRecord) -> Decimal:
+def credit(row: CreditRecord) -> Decimal:
     if row.clock_hours is not None:
         raw = row.clock_hours
     elif row.ceus is not None:
@@ -96,61 +99,39 @@ def naive_credit(row: CreditRecord) -> Decimal:
     return raw.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def naive_category(row: CreditRecord) -> str:
+def category_of(row: CreditRecord) -> str:
     name = row.category
     if name is None:
         return "other"
     if name in CATEGORIES:
         return name
-    return NAIVE_NAMES.get(name.casefold(), "other")
+    return NAMES.get(name.casefold(), "other")
 
 
-def naive_counts(row: CreditRecord, start: date, end: date) -> bool:
-    return (
-        start <= row.completed_on <= end
-        and row.status not in ("revoked", "rejected")
-        and (row.status in ("verified", "approved") or row.source == "lms_award")
-        and naive_credit(row) > 0
-    )
-
-
-def naive_evaluate(facts: TeacherFacts, rows: list[CreditRecord]) -> tuple[Decimal, dict]:
+def straightforward(facts: TeacherFacts, rows: list[CreditRecord]) -> tuple[Decimal, dict]:
     credential = facts.credentials[0]
     index = cycle_index(TX.cycle, credential.issued_on, facts.birth_month, AS_OF)
     cycle = cycle_at(TX.cycle, credential.issued_on, facts.birth_month, index)
-    required = NAIVE_REQUIRED[credential.credential_class]
+    required = REQUIRED[credential.credential_class]
+    room = {category: required * share for category, share in CAPS.items()}
+    per_category = dict.fromkeys(CATEGORIES, Decimal(0))
     earned = Decimal(0)
-    for row in rows:  # SELECT ... WHERE counts
-        if not naive_counts(row, cycle.start, cycle.end):
+    for row in sorted(rows, key=lambda r: (r.completed_on, r.id)):
+        if not cycle.start <= row.completed_on <= cycle.end:
             continue
-        category = naive_category(row)
-        amount = naive_credit(row)
-        if category in NAIVE_CAPS:
-            cap = required * NAIVE_CAPS[category]
-            key = (row.completed_on, row.id)
-            # Correlated subquery: credit of earlier counted rows in this category.
-            earlier = sum(
-                (
-                    naive_credit(other)
-                    for other in rows
-                    if naive_counts(other, cycle.start, cycle.end)
-                    and naive_category(other) == category
-                    and (other.completed_on, other.id) < key
-                ),
-                Decimal(0),
-            )
-            amount = max(Decimal(0), min(amount, cap - earlier))
+        if row.status in ("revoked", "rejected"):
+            continue
+        if row.status not in ("verified", "approved") and row.source != "lms_award":
+            continue
+        amount = credit(row)
+        if amount <= 0:
+            continue
+        category = category_of(row)
+        per_category[category] += amount
+        if category in room:
+            amount = max(Decimal(0), min(amount, room[category]))
+            room[category] -= amount
         earned += amount
-    per_category = {}
-    for category in CATEGORIES:  # GROUP BY category, one scan each
-        per_category[category] = sum(
-            (
-                naive_credit(row)
-                for row in rows
-                if naive_counts(row, cycle.start, cycle.end) and naive_category(row) == category
-            ),
-            Decimal(0),
-        )
     return earned, per_category
 
 
@@ -162,7 +143,10 @@ def main() -> None:
     parser.add_argument("--teachers", type=int, default=75_000)
     parser.add_argument("--records", type=int, default=40)
     parser.add_argument("--pool", type=int, default=3_000)
+    parser.add_argument("--quick", action="store_true", help="5,000 teachers, a pool of 500.")
     args = parser.parse_args()
+    if args.quick:
+        args.teachers, args.pool = 5_000, 500
 
     rng = random.Random(20261128)
     pool = [generate(rng, args.records) for _ in range(args.pool)]
@@ -170,13 +154,13 @@ def main() -> None:
 
     for facts, records in pool:  # same answers, or the comparison means nothing
         ours = evaluate(TX, facts, records, on=AS_OF).earned
-        theirs, _ = naive_evaluate(facts, records)
+        theirs, _ = straightforward(facts, records)
         assert ours == theirs, (ours, theirs)
 
     # The two sides take turns by chunks of teachers, so a change in machine load during the
     # run affects both alike.
     statuses: dict[str, int] = {}
-    engine_seconds = naive_seconds = 0.0
+    engine_seconds = plain_seconds = 0.0
     for chunk_start in range(0, args.teachers, CHUNK):
         chunk = range(chunk_start, min(chunk_start + CHUNK, args.teachers))
         started = time.perf_counter()
@@ -188,8 +172,8 @@ def main() -> None:
         started = time.perf_counter()
         for number in chunk:
             facts, records = pool[number % args.pool]
-            naive_evaluate(facts, records)
-        naive_seconds += time.perf_counter() - started
+            straightforward(facts, records)
+        plain_seconds += time.perf_counter() - started
 
     print(
         f"teachers: {args.teachers:,}  records: {total_records:,} "
@@ -200,21 +184,22 @@ def main() -> None:
         f"  {engine_seconds / args.teachers * 1e6:7.1f} us/teacher"
     )
     print(
-        f"naive  : {naive_seconds:8.2f} s  {args.teachers / naive_seconds:10,.0f} evaluations/s"
-        f"  {naive_seconds / args.teachers * 1e6:7.1f} us/teacher"
+        f"plain  : {plain_seconds:8.2f} s  {args.teachers / plain_seconds:10,.0f} evaluations/s"
+        f"  {plain_seconds / args.teachers * 1e6:7.1f} us/teacher"
     )
     print(
-        f"ratio  : engine is {naive_seconds / engine_seconds:.1f}x the naive re-scan's throughput"
+        f"ratio  : the engine's throughput is {plain_seconds / engine_seconds:.2f}x the "
+        "straightforward implementation's"
     )
     # Best of several short runs on one typical teacher: the figure least disturbed by load.
     facts, records = max(pool[:50], key=lambda entry: len(entry[1]))
     best_engine = min(
         timeit.repeat(lambda: evaluate(TX, facts, records, on=AS_OF), number=200, repeat=7)
     )
-    best_naive = min(timeit.repeat(lambda: naive_evaluate(facts, records), number=200, repeat=7))
+    best_plain = min(timeit.repeat(lambda: straightforward(facts, records), number=200, repeat=7))
     print(
         f"one teacher, {len(records)} records, best of 7: engine {best_engine / 200 * 1e6:.1f} us,"
-        f" naive {best_naive / 200 * 1e6:.1f} us ({best_naive / best_engine:.1f}x)"
+        f" straightforward {best_plain / 200 * 1e6:.1f} us ({best_plain / best_engine:.2f}x)"
     )
     # Other work on the machine slows everything alike; this shows how much, for comparison.
     reference = min(timeit.repeat("sum(range(1000))", number=1000, repeat=7)) / 1000 * 1e6
