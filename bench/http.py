@@ -39,6 +39,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -653,58 +654,89 @@ def count_round_trips(
 
 # --- profiles ----------------------------------------------------------------------------------
 
-# Where a sample's time goes, by the frames on its stack: a sample counts in every group one of
-# whose frames matches (groups overlap where one calls into another: SQLAlchemy calls psycopg).
-PROFILE_GROUPS = [
-    ("GraphQL parse", r"\(graphql/language/parser\.py"),
-    ("GraphQL validation", r"\(graphql/validation/"),
-    ("GraphQL execution (resolvers included)", r"\(graphql/execution/"),
-    ("persisted lookup + cost estimate", r"\(ler_plugin/api/(persisted|limits)\.py"),
-    ("SQLAlchemy", r"\(sqlalchemy/"),
-    ("psycopg", r"\(psycopg/"),
-    ("pool checkout + pre-ping", r"_checkout|do_ping"),
-    ("tenant set_config on BEGIN", r"begin \(ler_plugin/db\.py"),
-    ("logging", r"\(logging/"),
-    ("uvicorn h11 protocol", r"\(h11/|uvicorn/protocols/"),
-    ("asyncio loop itself", r"\(asyncio/(base_events|selector_events|events)\.py[^;]*$"),
-    ("Jinja2", r"\(jinja2/|<template>"),
-    ("PyJWT / cryptography", r"\(jwt/|cryptography/"),
-    ("badgecheck", r"\(openbadges/"),
-    ("  pydux scheduler (filter_active_tasks)", r"filter_active_tasks"),
-    ("  PyLD JSON-LD", r"\(pyld/"),
-    ("  HTTP fetches", r"\((requests|urllib3|httpx|httpcore)/"),
-    ("credit engine", r"\(ler_plugin/credit/"),
-    ("json", r"\(json/"),
-    ("rate-limit counter", r"ler_plugin/ratelimit\.py"),
-    ("audit", r"ler_plugin/audit\.py"),
-    ("Starlette", r"\(starlette/"),
+# Where a sample's time goes. Each sample is charged to the innermost frame on its stack that
+# one of these patterns matches (the first pattern in this order that matches that frame), so
+# the shares add up to 100%: time in the standard library is charged to the library calling it.
+OWN_TIME = [
+    ("socket writes (send system calls)", r"_SelectorSocketTransport\.write|sock_sendall"),
+    ("badgecheck: pydux filter_active_tasks", r"filter_active_tasks"),
+    ("badgecheck: PyLD JSON-LD", r"\(pyld/"),
+    ("HTTP client fetches (httpx/requests/urllib3)", r"\((httpx|httpcore|requests|urllib3)/"),
+    ("badgecheck (other)", r"\(openbadges/|\(pydux/"),
+    ("GraphQL parse", r"\(graphql/language/(parser|lexer|source)\.py"),
+    ("GraphQL validation", r"\(graphql/validation/|\(graphql/language/visitor\.py"),
+    ("graphql-core execution", r"\(graphql/"),
     ("strawberry", r"\(strawberry/"),
+    ("psycopg (driver)", r"\(psycopg/"),
+    ("SQLAlchemy", r"\(sqlalchemy/"),
+    ("Jinja2 templates", r"\(jinja2/|<template>"),
+    ("PyJWT / cryptography", r"\(jwt/|\(cryptography/"),
+    ("credit engine", r"\(ler_plugin/credit/"),
+    ("logging", r"\(logging/"),
+    ("json", r"\(json/"),
+    ("ler_plugin (other)", r"\(ler_plugin/"),
+    ("Starlette", r"\(starlette/"),
+    ("uvicorn + h11 (HTTP/1.1)", r"\(uvicorn/|\(h11/"),
+    ("asyncio event loop", r"\(asyncio/|\(selectors\.py"),
+]
+# A thread waiting, not working: py-spy cannot always tell (a thread just woken on a busy machine
+# looks active), so samples whose innermost frame is one of these are set aside as waiting.
+WAITING = re.compile(
+    r"^(EpollSelector\.select|select|poll|Condition\.wait|Event\.wait|_wait_for_tstate_lock)"
+    r" \((selectors|threading|selectors\.py|threading\.py)"
+)
+# Inclusive: a sample counts when any frame matches (these overlap the list above and each other).
+INCLUSIVE = [
+    ("GraphQL parse + validation (whole)", r"\(graphql/(language/parser|validation/)"),
+    ("database work (SQLAlchemy + psycopg, whole)", r"\((sqlalchemy|psycopg)/"),
+    ("pool checkout + pre-ping", r"_checkout \(sqlalchemy|do_ping|_do_ping"),
+    ("tenant set_config on BEGIN", r"begin \(ler_plugin/db\.py"),
+    ("rate-limit counter", r"\(ler_plugin/ratelimit\.py"),
+    ("audit events", r"\(ler_plugin/audit\.py"),
+    ("compliance evaluation (rollups/compliance.py)", r"\(ler_plugin/rollups/compliance\.py"),
+    ("badge verification (badges/ob2.py, whole)", r"\(ler_plugin/badges/ob2\.py"),
+    ("request log line (middleware _log)", r"_log \(ler_plugin/web/middleware\.py"),
+    ("uvicorn access log", r"\(uvicorn/[^;]*;[^;]*\(logging/"),
 ]
 
 
 def summarize_profile(
     path: Path, top: int = 8
-) -> tuple[int, list[tuple[str, float]], list[tuple[str, float]]]:
-    """Samples; (group, % of samples); the top functions by own time (function, %)."""
-    groups: Counter[str] = Counter()
+) -> tuple[int, int, list[tuple[str, float]], list[tuple[str, float]], list[tuple[str, float]]]:
+    """(working samples, waiting or unreadable ones, own-time shares, inclusive shares, the top
+    functions by own time), each share in % of the working samples."""
     own: Counter[str] = Counter()
-    total = 0
-    compiled = [(name, re.compile(pattern)) for name, pattern in PROFILE_GROUPS]
+    inclusive: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = empty = 0
+    own_patterns = [(name, re.compile(pattern)) for name, pattern in OWN_TIME]
+    inclusive_patterns = [(name, re.compile(pattern)) for name, pattern in INCLUSIVE]
     for line in path.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
+        stack, _, count_text = line.strip().rpartition(" ")
         if not count_text.isdigit():
             continue
         count = int(count_text)
+        frames = stack.split(";")
+        if not stack or WAITING.match(frames[-1]):
+            empty += count  # waiting, or no Python frame could be read for this sample
+            continue
         total += count
-        for name, pattern in compiled:
+        charged = "other (standard library, interpreter)"
+        for frame in reversed(frames):
+            found = next((name for name, pattern in own_patterns if pattern.search(frame)), None)
+            if found:
+                charged = found
+                break
+        own[charged] += count
+        for name, pattern in inclusive_patterns:
             if pattern.search(stack):
-                groups[name] += count
-        own[re.sub(r":\d+\)$", ")", stack.rsplit(";", 1)[-1])] += count
-    share = [
-        (name, groups[name] * 100 / max(total, 1)) for name, _ in PROFILE_GROUPS if groups[name]
-    ]
-    leaves = [(name, count * 100 / max(total, 1)) for name, count in own.most_common(top)]
-    return total, share, leaves
+                inclusive[name] += count
+        leaves[re.sub(r":\d+\)$", ")", frames[-1])] += count
+
+    def shares(counter: Counter[str], limit: int | None = None) -> list[tuple[str, float]]:
+        return [(name, n * 100 / max(total, 1)) for name, n in counter.most_common(limit)]
+
+    return total, empty, shares(own), shares(inclusive), shares(leaves, top)
 
 
 def profile(
@@ -717,29 +749,37 @@ def profile(
     try:
         first_launches(world)
         warm(world, kinds, 4)
+        login_rate = 50.0
         for kind in kinds:
-            batch = single_use(world, kind, seconds, 1, login_rate=200.0) or world.requests(
-                kind, 400
-            )
+            batch = single_use(world, kind, seconds, 1, login_rate) or world.requests(kind, 400)
+            capture = folder / "logins.tsv" if kind == "lti_login" else None
             target = out / f"{kind}.txt"
             recorder = subprocess.Popen(
                 [spy, "record", "--pid", str(server.pids()[0]), "--duration", f"{seconds:.0f}",
-                 "--rate", "250", "--format", "raw", "--nonblocking", "--output", str(target)],
+                 "--rate", "250", "--format", "raw", "--output", str(target)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
             )  # fmt: skip
             time.sleep(0.5)  # attached
-            result = measure(server, host, world, kind, batch, 4, seconds, folder)
+            result = measure(server, host, world, kind, batch, 4, seconds, folder, capture)
             recorder.wait(timeout=120)
-            total, share, leaves = summarize_profile(target)
-            print(
+            if capture is not None:
+                world.capture(capture)
+                login_rate = result.rate
+            total, empty, own, inclusive, leaves = summarize_profile(target)
+            lines = [
                 f"\n{LABELS[kind]}: {result.rate:.1f} req/s under py-spy, "
-                f"{result.ms(result.server_cpu):.1f} ms CPU/request, {total} samples"
-            )
-            for name, percent in share:
-                print(f"  {percent:5.1f}%  {name}")
-            print("  own time, top functions:")
-            for name, percent in leaves:
-                print(f"  {percent:5.1f}%  {name}")
+                f"{result.ms(result.server_cpu):.1f} ms CPU/request, {total} samples "
+                f"working (+{empty} waiting or unreadable)",
+                "  own time:",
+                *[f"  {percent:5.1f}%  {name}" for name, percent in own if percent >= 0.5],
+                "  inclusive:",
+                *[f"  {percent:5.1f}%  {name}" for name, percent in inclusive if percent >= 0.5],
+                "  top functions by own time:",
+                *[f"  {percent:5.1f}%  {name}" for name, percent in leaves],
+            ]
+            print("\n".join(lines), flush=True)
+            with (out / "summary.txt").open("a") as summary:
+                summary.write("\n".join(lines) + "\n")
     finally:
         server.stop()
 
@@ -922,6 +962,8 @@ def report(results: list[Result], trips: dict[str, tuple[float, float]]) -> None
 
 
 def main() -> int:
+    # A terminated run still stops its servers and drops its schema.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )

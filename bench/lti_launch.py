@@ -314,6 +314,33 @@ def commit_latency(settings: Settings) -> float:
     return asyncio.run(probe())
 
 
+def sqlite_transactions(settings: Settings, count: int = 300) -> tuple[float, float]:
+    """Milliseconds per small read transaction on SQLite: through the app's engine (NullPool: a
+    new connection and four PRAGMAs each time) and through a pooled engine on the same file."""
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+    from ler_plugin.db import _sqlite_pragmas  # the app's own connection set-up
+
+    async def per_transaction(engine: Any) -> float:
+        factory = make_session_factory(engine)
+        started = time.perf_counter()
+        for _ in range(count):
+            async with factory() as session, session.begin():
+                await session.execute(select(Platform.id).where(Platform.issuer == ISS))
+        await engine.dispose()
+        return (time.perf_counter() - started) / count * 1000
+
+    async def both() -> tuple[float, float]:
+        app = await per_transaction(make_engine(settings))
+        pooled = create_async_engine(settings.database_url, poolclass=AsyncAdaptedQueuePool)
+        event.listen(pooled.sync_engine, "connect", _sqlite_pragmas)
+        return app, await per_transaction(pooled)
+
+    return asyncio.run(both())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=400, help="Launches per round.")
@@ -334,6 +361,12 @@ def main() -> None:
             label = f"ours, nonce consumed in {backend}"
             rows.append((label, min(found, key=lambda r: r[0] + r[1])))
             print(f"  ({backend}: one durable commit takes {latency:.2f} ms on this machine now)")
+            if backend == "sqlite":
+                app, pooled = sqlite_transactions(settings)
+                print(
+                    f"  (sqlite: a small read transaction takes {app:.2f} ms through the app's "
+                    f"engine, NullPool + 4 PRAGMAs per connection, {pooled:.2f} ms pooled)"
+                )
     print(
         f"  {'':<40} {'login/s':>8} {'launch/s':>9} {'both/s':>7} {'ms each':>8} "
         f"{'CPU ms':>7}  replay"
