@@ -34,6 +34,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import statistics
 import tempfile
 import time
@@ -416,6 +417,8 @@ if __name__ == "__main__":
     parser.add_argument("--no-raw", action="store_true", help="skip the GROUP BY over records")
     parser.add_argument("--quick", action="store_true", help="100k records, 3 repeats")
     arguments = parser.parse_args()
+    # A terminated run still drops its schema.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if arguments.quick:
         arguments.records, arguments.repeat = 100_000, 3
     run(arguments)
