@@ -77,6 +77,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin_before_savepoint(connection: Any, _name: Any) -> None:
+    """The Python sqlite3 driver opens a transaction only before INSERT/UPDATE/DELETE. A SAVEPOINT
+    sent first would open one of its own, and releasing it would COMMIT on the spot: a service's
+    first write in a savepoint (find a teacher or make one) would outlive the caller's rollback.
+    So the transaction is begun first, and the savepoint nests in it as on PostgreSQL."""
+    driver = connection.connection.dbapi_connection._connection  # aiosqlite's Connection
+    if not driver.in_transaction:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute("BEGIN")
+        finally:
+            cursor.close()
+
+
 @dataclass(frozen=True)
 class Tenant:
     """Whose rows a transaction may see on PostgreSQL, where row-level security is the second wall
@@ -143,6 +157,7 @@ def make_engine(
         # One file, many tasks: SQLite serialises writers itself; pooling buys nothing.
         engine = create_async_engine(url, poolclass=NullPool, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     connect_args: dict[str, Any] = {}
     if settings.database_schema:
