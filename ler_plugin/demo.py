@@ -23,7 +23,6 @@ from ler_plugin.wallet.models import (
     RecordStatus,
     SchoolMembership,
     Teacher,
-    TeacherEmail,
     Visibility,
 )
 
@@ -109,28 +108,25 @@ async def _populate(session: AsyncSession, district_id: int) -> None:
     operator = Principal.operator()
     for index, (name, email) in enumerate(TEACHERS):
         given, family = name.split(" ", 1)
-        teacher = await wallets.ensure_teacher(
+        found = await wallets.find_or_create_teacher(
             session=session,
             district_id=district_id,
-            display_name=name,
-            given_name=given,
-            family_name=family,
+            person=wallets.Person(
+                display_name=name, given_name=given, family_name=family, email=email
+            ),
         )
-        session.add(
-            TeacherEmail(district_id=district_id, teacher_id=teacher.id, email=email, verified=True)
-        )
+        teacher = found.teacher
         session.add(
             SchoolMembership(teacher_id=teacher.id, school_id=schools[index % len(schools)].id)
         )
-        wallet = await wallets.wallet_of(session=session, principal=operator, teacher_id=teacher.id)
         for n in range(rng.randint(4, 9)):
             title, category, provider, skills = rng.choice(ACTIVITIES)
             kind = rng.choice([RecordKind.PD_HOURS, RecordKind.PD_HOURS, RecordKind.CEU])
             hours = Decimal(rng.choice([1, 2, 3, 6, 12, 15])).quantize(Decimal("0.01"))
-            await wallets.add_record(
+            await wallets.land_record(
                 session=session,
                 principal=operator,
-                wallet=wallet,
+                teacher_id=teacher.id,
                 data=wallets.RecordInput(
                     kind=kind,
                     title=title,

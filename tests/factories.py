@@ -59,9 +59,11 @@ async def district_with_platform(
 async def teacher(
     session: AsyncSession, district_id: int, name: str = "Pat Teacher", email: str | None = None
 ) -> Teacher:
-    found = await wallets.ensure_teacher(
-        session=session, district_id=district_id, display_name=name
-    )
+    found = (
+        await wallets.find_or_create_teacher(
+            session=session, district_id=district_id, person=wallets.Person(display_name=name)
+        )
+    ).teacher
     if email:
         session.add(
             TeacherEmail(
@@ -86,13 +88,10 @@ async def record(
     visibility: Visibility = Visibility.DISTRICT,
     category: str | None = None,
 ) -> Record:
-    wallet = await wallets.wallet_of(
-        session=session, principal=Principal.operator(), teacher_id=teacher.id
-    )
-    return await wallets.add_record(
+    landed = await wallets.land_record(
         session=session,
         principal=Principal.operator(),
-        wallet=wallet,
+        teacher_id=teacher.id,
         data=wallets.RecordInput(
             kind=kind,
             title=title,
@@ -105,3 +104,4 @@ async def record(
             category=category,
         ),
     )
+    return landed.record

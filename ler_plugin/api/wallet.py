@@ -14,6 +14,11 @@ RecordKind = strawberry.enum(models.RecordKind, name="RecordKind")
 RecordSource = strawberry.enum(models.RecordSource, name="RecordSource")
 RecordStatus = strawberry.enum(models.RecordStatus, name="RecordStatus")
 Visibility = strawberry.enum(models.Visibility, name="Visibility")
+ReviewState = strawberry.enum(
+    models.ReviewState,
+    name="ReviewState",
+    description="Whether a person should check the record's credit (reviewNote says why).",
+)
 
 
 @strawberry.type
@@ -33,6 +38,8 @@ class Record:
     clock_hours: Decimal | None
     ceus: Decimal | None
     status_reason: str | None
+    review: ReviewState  # type: ignore[valid-type]
+    review_note: str | None
 
     @classmethod
     def from_model(cls, record: models.Record) -> Record:
@@ -52,6 +59,8 @@ class Record:
             clock_hours=record.clock_hours,
             ceus=record.ceus,
             status_reason=record.status_reason,
+            review=record.review,
+            review_note=record.review_note,
         )
 
 

@@ -398,18 +398,15 @@ async def _land(
     source: RecordSource,
 ) -> Record:
     """The badge as a verified record in the teacher's wallet."""
-    wallet = await session.scalar(select(Wallet).where(Wallet.teacher_id == teacher_id))
-    if wallet is None:
-        raise BadgeError("wallet_not_found", "the recipient has no wallet", status=404)
     issued = badge.issued_at or badge.verified_at
     provider_name = badge.issuer_name
     if badge.provider_id is not None:
         provider = await session.get(Provider, badge.provider_id)
         provider_name = provider.name if provider else provider_name
-    record = await wallets.add_record(
+    landed = await wallets.land_record(
         session=session,
         principal=principal,
-        wallet=wallet,
+        teacher_id=teacher_id,
         data=wallets.RecordInput(
             kind=RecordKind.BADGE,
             title=badge.name,
@@ -423,13 +420,12 @@ async def _land(
             provider_name=_clip(provider_name, 255),
             category=badge.category,
             source_key=f"badge:{badge.fingerprint}",
+            review_note=badge.credit_note,
         ),
     )
-    if badge.credit_note:
-        record.status_reason = f"needs review: {badge.credit_note}"
-    badge.record_id = record.id
+    badge.record_id = landed.record.id
     await session.flush()
-    return record
+    return landed.record
 
 
 def _audit_verify(session: AsyncSession, principal: Principal, badge: Badge, outcome: str) -> None:

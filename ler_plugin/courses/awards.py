@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,15 +38,11 @@ from ler_plugin.principal import Principal, Role
 from ler_plugin.wallet import service as wallets
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import (
-    Record,
     RecordKind,
     RecordSource,
     RecordStatus,
     Teacher,
-    TeacherEmail,
-    TeacherIdentity,
     Visibility,
-    Wallet,
 )
 
 SOURCE_KEY_MAX = 128
@@ -200,7 +195,9 @@ def check_input(data: AwardInput) -> AwardInput:
     return checked
 
 
-def _record_input(data: AwardInput, kind: RecordKind, title: str, key: str) -> wallets.RecordInput:
+def _record_input(
+    data: AwardInput, kind: RecordKind, title: str, key: str, description: str | None = None
+) -> wallets.RecordInput:
     return wallets.RecordInput(
         kind=kind,
         title=title,
@@ -212,6 +209,7 @@ def _record_input(data: AwardInput, kind: RecordKind, title: str, key: str) -> w
         category=data.category,
         visibility=Visibility.DISTRICT,
         source_key=key,
+        description=description,
     )
 
 
@@ -281,82 +279,51 @@ async def _award_one(
     platform = course.platform
     teacher = await teacher_for_member(session=session, platform=platform, member=member)
     principal.require_district(teacher.district_id)
-    wallet = await session.scalar(select(Wallet).where(Wallet.teacher_id == teacher.id))
-    if wallet is None:
-        raise WalletError("wallet_not_found", f"{teacher.display_name} has no wallet")
     outcome = MemberOutcome(member.user_id, display_name(member), teacher.id)
     key = source_key(platform.id, course.context_id, activity, member.user_id)
     wanted = [(RecordKind.PD_HOURS, data.title, key)]
     if data.badge_name:
         badge_key = source_key(platform.id, course.context_id, activity + ":badge", member.user_id)
         wanted.append((RecordKind.BADGE, data.badge_name, badge_key))
-    held = set(
-        await session.scalars(
-            select(Record.source_key).where(
-                Record.wallet_id == wallet.id, Record.source_key.in_([k for *_, k in wanted])
-            )
-        )
-    )
     for kind, title, record_key in wanted:
-        if record_key in held:
-            continue
-        fields = _record_input(data, kind, title, record_key)
-        session.add(
-            Record(
-                wallet_id=wallet.id,
-                district_id=teacher.district_id,
-                kind=fields.kind,
-                source=fields.source,
-                status=fields.status,
-                visibility=fields.visibility,
-                title=fields.title,
+        landed = await wallets.land_record(
+            session=session,
+            principal=principal,
+            teacher_id=teacher.id,
+            data=_record_input(
+                data,
+                kind,
+                title,
+                record_key,
                 description=f"Awarded in {course.context_title or course.context_id}",
-                category=fields.category,
-                skills=[],
-                completed_on=fields.completed_on,
-                clock_hours=fields.clock_hours,
-                ceus=fields.ceus,
-                source_key=record_key,
-            )
+            ),
+            audit=False,  # the award is audited once, for the whole batch
         )
-    outcome.created = key not in held
-    outcome.already_awarded = key in held
+        if record_key == key:
+            outcome.created = landed.created
+            outcome.already_awarded = not landed.created
     return outcome
 
 
 async def teacher_for_member(
     *, session: AsyncSession, platform: Platform, member: nrps.Member
 ) -> Teacher:
-    """The teacher behind a roster member: by identity, else by the verified email the LMS
-    gives (a teacher known from elsewhere), else a new teacher with a wallet."""
-    subject = member.user_id[:255]
-    identity = await session.scalar(
-        select(TeacherIdentity).where(
-            TeacherIdentity.platform_id == platform.id, TeacherIdentity.subject == subject
-        )
-    )
-    if identity is not None:
-        return await wallets.get_teacher(session=session, teacher_id=identity.teacher_id)
-    email = _email(member)
-    held = None
-    if email:
-        held = await session.scalar(
-            select(TeacherEmail).where(
-                TeacherEmail.district_id == platform.district_id,
-                TeacherEmail.email == email,
-                TeacherEmail.verified.is_(True),
-            )
-        )
-    if held is not None:
-        teacher = await wallets.get_teacher(session=session, teacher_id=held.teacher_id)
-    else:
-        teacher = await wallets.ensure_teacher(
-            session=session,
-            district_id=platform.district_id,
+    """The teacher behind a roster member (the wallet's rules: LMS identity = platform + NRPS
+    user_id, which is the LTI ``sub``; then the SIS id; then the verified email), else a new
+    teacher with a wallet."""
+    found = await wallets.find_or_create_teacher(
+        session=session,
+        district_id=platform.district_id,
+        person=wallets.Person(
             display_name=display_name(member),
-            given_name=member.given_name and member.given_name[:255],
-            family_name=member.family_name and member.family_name[:255],
-        )
+            given_name=member.given_name,
+            family_name=member.family_name,
+            email=member.email,
+            sourced_id=member.lis_person_sourcedid,
+            lms=wallets.LmsIdentity(platform.id, platform.issuer, member.user_id),
+        ),
+    )
+    if found.created:
         record_event(
             session,
             "lti:teacher:create",
@@ -364,24 +331,11 @@ async def teacher_for_member(
             actor_id=platform.issuer,
             district_id=platform.district_id,
             subject_type="teacher",
-            subject_id=teacher.id,
+            subject_id=found.teacher.id,
             platform_id=platform.id,
             via="nrps",
         )
-        if email:
-            await wallets.record_verified_email(session=session, teacher=teacher, email=email)
-    session.add(
-        TeacherIdentity(
-            teacher_id=teacher.id, platform_id=platform.id, issuer=platform.issuer, subject=subject
-        )
-    )
-    await session.flush()
-    return teacher
-
-
-def _email(member: nrps.Member) -> str | None:
-    email = (member.email or "").strip().lower()
-    return email[:320] if "@" in email else None
+    return found.teacher
 
 
 async def send_scores(

@@ -2,7 +2,7 @@
 
 `validate_id_token` is pure verification (signature and claims, each failure its own code);
 `launch` adds the login state (browser binding, single use, nonce), the deployment, the teacher
-behind (platform, sub), and the `Principal` the session carries.
+(found or made by the wallet's one rule), and the `Principal` the session carries.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.audit import record_event
@@ -30,7 +28,7 @@ from ler_plugin.lti.jwks import PlatformKeyCache
 from ler_plugin.lti.models import DeploymentStatus, Platform
 from ler_plugin.principal import Principal
 from ler_plugin.wallet import service as wallets
-from ler_plugin.wallet.models import Teacher, TeacherIdentity
+from ler_plugin.wallet.models import Teacher
 
 log = logging.getLogger(__name__)
 
@@ -268,75 +266,45 @@ async def launch(
     return Launched(principal=principal, path=path, teacher=teacher)
 
 
-def _name_claims(claims: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-    given = claims.get("given_name") if isinstance(claims.get("given_name"), str) else None
-    family = claims.get("family_name") if isinstance(claims.get("family_name"), str) else None
-    name = claims.get("name") if isinstance(claims.get("name"), str) else None
-    display = (name or " ".join(p for p in (given, family) if p) or "Teacher").strip()[:255]
-    return display, given and given[:255], family and family[:255]
-
-
 async def link_teacher(
     *, session: AsyncSession, platform: Platform, claims: Mapping[str, Any]
 ) -> Teacher:
-    """The teacher behind (platform, sub): found, or made (with a wallet) on the first launch."""
-    subject = str(claims["sub"])[:255]
-    identity = await session.scalar(
-        select(TeacherIdentity).where(
-            TeacherIdentity.platform_id == platform.id, TeacherIdentity.subject == subject
-        )
+    """The teacher behind the launch (found by the wallet's rules, or made with a wallet)."""
+    found = await wallets.find_or_create_teacher(
+        session=session, district_id=platform.district_id, person=person_of(platform, claims)
     )
-    if identity is None:
-        display, given, family = _name_claims(claims)
-        try:
-            async with session.begin_nested():
-                teacher = await wallets.ensure_teacher(
-                    session=session,
-                    district_id=platform.district_id,
-                    display_name=display,
-                    given_name=given,
-                    family_name=family,
-                )
-                identity = TeacherIdentity(
-                    teacher_id=teacher.id,
-                    platform_id=platform.id,
-                    issuer=platform.issuer,
-                    subject=subject,
-                )
-                session.add(identity)
-                await session.flush()
-        except IntegrityError:  # the same person's first launch in two tabs at once
-            identity = await session.scalar(
-                select(TeacherIdentity).where(
-                    TeacherIdentity.platform_id == platform.id, TeacherIdentity.subject == subject
-                )
-            )
-            assert identity is not None
-        else:
-            record_event(
-                session,
-                "lti:teacher:create",
-                actor_kind="lti",
-                actor_id=platform.issuer,
-                district_id=platform.district_id,
-                subject_type="teacher",
-                subject_id=teacher.id,
-                platform_id=platform.id,
-            )
-    identity.last_launch_at = utcnow()
-    teacher = await wallets.get_teacher(session=session, teacher_id=identity.teacher_id)
-    await _record_email(session, teacher, claims)
-    return teacher
+    if found.created:
+        record_event(
+            session,
+            "lti:teacher:create",
+            actor_kind="lti",
+            actor_id=platform.issuer,
+            district_id=platform.district_id,
+            subject_type="teacher",
+            subject_id=found.teacher.id,
+            platform_id=platform.id,
+        )
+    return found.teacher
 
 
-async def _record_email(session: AsyncSession, teacher: Teacher, claims: Mapping[str, Any]) -> None:
-    """The LMS vouches for the email it sends (unless it says otherwise): badges match on it."""
-    email = claims.get("email")
-    if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is False:
-        return
-    email = email.strip().lower()[:320]
-    if not await wallets.record_verified_email(session=session, teacher=teacher, email=email):
-        log.warning("email %s from LTI is held by another teacher; not moved", email)
+def person_of(platform: Platform, claims: Mapping[str, Any]) -> wallets.Person:
+    """What the id_token says about the person. The LMS vouches for the email it sends unless it
+    says otherwise (``email_verified: false``): badges and roster rows match on it."""
+
+    def text(value: object) -> str | None:
+        return value if isinstance(value, str) and value.strip() else None
+
+    given, family, name = (text(claims.get(n)) for n in ("given_name", "family_name", "name"))
+    lis = _claim(claims, "lis")
+    verified = claims.get("email_verified") is not False
+    return wallets.Person(
+        display_name=name or " ".join(p for p in (given, family) if p) or "Teacher",
+        given_name=given,
+        family_name=family,
+        email=text(claims.get("email")) if verified else None,
+        sourced_id=text(lis.get("person_sourcedid")) if isinstance(lis, dict) else None,
+        lms=wallets.LmsIdentity(platform.id, platform.issuer, str(claims["sub"]), launched=True),
+    )
 
 
 def build_principal(

@@ -36,6 +36,14 @@ class RecordStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class ReviewState(enum.StrEnum):
+    """Whether a person should look at a record's credit before trusting it (a badge whose hours
+    were read from its text, or converted from another unit, says why in `review_note`)."""
+
+    NONE = "none"
+    NEEDED = "needed"
+
+
 class Visibility(enum.StrEnum):
     PRIVATE = "private"
     DISTRICT = "district"
@@ -46,11 +54,15 @@ class Teacher(Base):
     """A person who teaches in a district. Everyone who launches the tool is one."""
 
     __tablename__ = "teacher"
+    __table_args__ = (UniqueConstraint("district_id", "sourced_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(
         ForeignKey("district.id", ondelete="CASCADE"), index=True
     )
+    # The district's own id for the person (OneRoster `sourcedId`, the LMS's
+    # `lis_person_sourcedid`): how a roster row and an LMS account are known to be one teacher.
+    sourced_id: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str]
     given_name: Mapped[str | None]
     family_name: Mapped[str | None]
@@ -168,6 +180,12 @@ class Record(Base):
     ceus: Mapped[Decimal | None]
     reflection: Mapped[str | None] = mapped_column(Text)
     status_reason: Mapped[str | None] = mapped_column(Text)
+    review: Mapped[ReviewState] = mapped_column(
+        str_enum(ReviewState, "record_review"),
+        default=ReviewState.NONE,
+        server_default=ReviewState.NONE.value,
+    )
+    review_note: Mapped[str | None] = mapped_column(Text)
     # Where it came from, unique per wallet, so the same award or badge never lands twice.
     source_key: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ teacher shared with the district (and what the district issued) through the roll
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from ler_plugin.audit import record_event
+from ler_plugin.db import utcnow
 from ler_plugin.errors import Forbidden
 from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, encode_cursor
 from ler_plugin.principal import Principal, Role
@@ -26,11 +28,15 @@ from ler_plugin.wallet.models import (
     RecordKind,
     RecordSource,
     RecordStatus,
+    ReviewState,
     Teacher,
     TeacherEmail,
+    TeacherIdentity,
     Visibility,
     Wallet,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_QUANTITY = Decimal("1000")
 TITLE_MAX = 500
@@ -54,6 +60,8 @@ class RecordInput:
     reflection: str | None = None
     visibility: Visibility = Visibility.DISTRICT
     source_key: str | None = None
+    # Why a person should check this record's credit (a badge's credit notes); None: no need.
+    review_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,28 +102,6 @@ def validate(data: RecordInput) -> None:
         quantity(getattr(data, name), name)
 
 
-async def ensure_teacher(
-    *,
-    session: AsyncSession,
-    district_id: int,
-    display_name: str,
-    given_name: str | None = None,
-    family_name: str | None = None,
-) -> Teacher:
-    """A new teacher with their wallet (every teacher has exactly one)."""
-    teacher = Teacher(
-        district_id=district_id,
-        display_name=display_name.strip() or "Teacher",
-        given_name=given_name,
-        family_name=family_name,
-    )
-    session.add(teacher)
-    await session.flush()
-    session.add(Wallet(teacher_id=teacher.id))
-    await session.flush()
-    return teacher
-
-
 async def wallet_of(
     *, session: AsyncSession, principal: Principal, teacher_id: int | None = None
 ) -> Wallet:
@@ -138,15 +124,251 @@ async def get_teacher(*, session: AsyncSession, teacher_id: int) -> Teacher:
     return teacher
 
 
-async def add_record(
-    *, session: AsyncSession, principal: Principal, wallet: Wallet, data: RecordInput
-) -> Record:
+# --- teachers: one person, however they arrive -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LmsIdentity:
+    """How an LMS knows the person: the platform registration (which carries the issuer) and the
+    token's or the roster's ``sub`` / ``user_id``. `launched`: this is a launch (noted on it)."""
+
+    platform_id: int
+    issuer: str
+    subject: str
+    launched: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    """What a source (an LTI launch, an LMS course roster, the district's roster) says about a
+    person. `email` is an address the source vouches for: the district registered the LMS and
+    runs the roster, so both are taken as verified. `sourced_id` is the district's own id for
+    the person (OneRoster ``sourcedId``, LTI ``lis.person_sourcedid``)."""
+
+    display_name: str
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    sourced_id: str | None = None
+    lms: LmsIdentity | None = None
+
+    def cleaned(self) -> Person:
+        given = (self.given_name or "").strip()[:255] or None
+        family = (self.family_name or "").strip()[:255] or None
+        display = self.display_name.strip() or " ".join(p for p in (given, family) if p)
+        email = (self.email or "").strip().lower()
+        lms = self.lms
+        if lms is not None:
+            lms = LmsIdentity(lms.platform_id, lms.issuer, lms.subject[:255], lms.launched)
+        return Person(
+            display_name=(display or "Teacher")[:255],
+            given_name=given,
+            family_name=family,
+            email=email[:320] if "@" in email else None,
+            sourced_id=(self.sourced_id or "").strip()[:255] or None,
+            lms=lms,
+        )
+
+
+@dataclass(frozen=True)
+class FoundTeacher:
+    """The teacher, whether they were made now, and which rule found them (``lms``, ``roster``,
+    ``email``; None when made)."""
+
+    teacher: Teacher
+    created: bool
+    matched_by: str | None
+
+
+async def find_or_create_teacher(
+    *, session: AsyncSession, district_id: int, person: Person
+) -> FoundTeacher:
+    """The district's teacher this person is, found by the first rule that matches, else made
+    (with their wallet); what the source knows and the teacher lacks is then linked to them.
+
+    The rules, in order (the only place they are written):
+    1. the LMS identity (platform registration + ``sub``);
+    2. the roster identity: the district's ``sourced_id`` for the person;
+    3. a verified email, held by a teacher with no other account on the same LMS (two accounts
+       of one LMS are two people, whatever addresses they claim).
+    An identity, sourced id or email another teacher already holds is never moved.
+
+    Race-safe on both databases: the same person arriving twice at once (two tabs, a launch
+    during a roster import) meets the unique keys on identities, sourced ids and emails; the
+    loser's savepoint rolls back and it finds the winner's teacher. Names of a found teacher are
+    left as they are (the roster import updates them deliberately). The caller audits."""
+    person = person.cleaned()
+    found = await _match(session, district_id, person)
+    if found is None:
+        try:
+            async with session.begin_nested():
+                teacher = Teacher(
+                    district_id=district_id,
+                    sourced_id=person.sourced_id,
+                    display_name=person.display_name,
+                    given_name=person.given_name,
+                    family_name=person.family_name,
+                )
+                session.add(teacher)
+                await session.flush()
+                session.add(Wallet(teacher_id=teacher.id))
+                if person.lms is not None:
+                    session.add(_identity(teacher, person.lms))
+                await session.flush()
+        except IntegrityError:
+            found = await _match(session, district_id, person)
+            if found is None:  # a key held in another district (hidden by its wall)
+                raise WalletError(
+                    "teacher_conflict",
+                    "this person's LMS account or roster id is already linked to a teacher "
+                    "the district cannot see; ask the district's administrator to check it",
+                    status=409,
+                ) from None
+        else:
+            result = FoundTeacher(teacher, created=True, matched_by=None)
+            if person.email:
+                await record_verified_email(session=session, teacher=teacher, email=person.email)
+            return result
+    await _link(session, found.teacher, person)
+    return found
+
+
+async def _match(session: AsyncSession, district_id: int, person: Person) -> FoundTeacher | None:
+    if person.lms is not None:
+        teacher = await session.scalar(
+            select(Teacher)
+            .join(TeacherIdentity, TeacherIdentity.teacher_id == Teacher.id)
+            .where(
+                TeacherIdentity.platform_id == person.lms.platform_id,
+                TeacherIdentity.subject == person.lms.subject,
+                Teacher.district_id == district_id,
+            )
+        )
+        if teacher is not None:
+            return FoundTeacher(teacher, created=False, matched_by="lms")
+    if person.sourced_id is not None:
+        teacher = await session.scalar(
+            select(Teacher).where(
+                Teacher.district_id == district_id, Teacher.sourced_id == person.sourced_id
+            )
+        )
+        if teacher is not None:
+            return FoundTeacher(teacher, created=False, matched_by="roster")
+    if person.email is not None:
+        query = (
+            select(Teacher)
+            .join(TeacherEmail, TeacherEmail.teacher_id == Teacher.id)
+            .where(
+                TeacherEmail.district_id == district_id,
+                TeacherEmail.email == person.email,
+                TeacherEmail.verified.is_(True),
+            )
+        )
+        if person.lms is not None:
+            query = query.where(
+                ~select(TeacherIdentity.id)
+                .where(
+                    TeacherIdentity.teacher_id == Teacher.id,
+                    TeacherIdentity.platform_id == person.lms.platform_id,
+                )
+                .exists()
+            )
+        teacher = await session.scalar(query)
+        if teacher is not None:
+            return FoundTeacher(teacher, created=False, matched_by="email")
+    return None
+
+
+def _identity(teacher: Teacher, lms: LmsIdentity) -> TeacherIdentity:
+    return TeacherIdentity(
+        teacher_id=teacher.id,
+        platform_id=lms.platform_id,
+        issuer=lms.issuer,
+        subject=lms.subject,
+        last_launch_at=utcnow() if lms.launched else None,
+    )
+
+
+async def _link(session: AsyncSession, teacher: Teacher, person: Person) -> None:
+    """Give a found teacher what the source knows and they lack; keys held elsewhere stay."""
+    if person.lms is not None:
+        lms = person.lms
+        identity = await session.scalar(
+            select(TeacherIdentity).where(
+                TeacherIdentity.platform_id == lms.platform_id,
+                TeacherIdentity.subject == lms.subject,
+            )
+        )
+        if identity is None:
+            try:
+                async with session.begin_nested():
+                    session.add(_identity(teacher, lms))
+                    await session.flush()
+            except IntegrityError:
+                pass  # linked at the same moment by the same person's other request
+        elif identity.teacher_id == teacher.id and lms.launched:
+            identity.last_launch_at = utcnow()
+    if person.sourced_id is not None and teacher.sourced_id is None:
+        try:
+            async with session.begin_nested():
+                teacher.sourced_id = person.sourced_id
+                await session.flush()
+        except IntegrityError:
+            # Another teacher holds it: not moved (the savepoint put the attribute back).
+            log.warning("sourced id of teacher %s held by another teacher; not moved", teacher.id)
+    if person.email is not None and not await record_verified_email(
+        session=session, teacher=teacher, email=person.email
+    ):
+        log.warning("an email of teacher %s is held by another teacher; not moved", teacher.id)
+
+
+# --- records: one way in ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Landed:
+    """The record, and whether it was written now (False: its `source_key` was already there)."""
+
+    record: Record
+    created: bool
+
+
+async def land_record(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    teacher_id: int,
+    data: RecordInput,
+    audit: bool = True,
+) -> Landed:
+    """Write a record into a teacher's wallet: the one way every record arrives (launch claims,
+    provider posts, badge imports, facilitator awards, self-reports; the seed alone bulk-inserts).
+
+    Checks the input and that the principal acts in the teacher's district. A record with a
+    `source_key` lands once per wallet: sent again (or twice at once) it is found, not doubled.
+    Rollup summaries and the compliance counter follow in this flush: the rollups room keeps
+    them from the record events it registered on the engine (`rollups.install`). Writes the
+    audit event ``record:<source>:create`` unless `audit` is False (a facilitator's award audits
+    the whole batch once). Flushes; the caller's edge commits."""
     validate(data)
-    teacher = await get_teacher(session=session, teacher_id=wallet.teacher_id)
-    principal.require_district(teacher.district_id)
+    row = (
+        await session.execute(
+            select(Wallet, Teacher.district_id)
+            .join(Teacher, Teacher.id == Wallet.teacher_id)
+            .where(Wallet.teacher_id == teacher_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise WalletError("wallet_not_found", "no wallet for that teacher", status=404)
+    wallet, district_id = row.tuple()
+    principal.require_district(district_id)
+    if data.source_key is not None:
+        held = await _by_source_key(session, wallet.id, data.source_key)
+        if held is not None:
+            return Landed(held, created=False)
     record = Record(
         wallet_id=wallet.id,
-        district_id=teacher.district_id,
+        district_id=district_id,
         kind=data.kind,
         source=data.source,
         status=data.status,
@@ -162,20 +384,38 @@ async def add_record(
         clock_hours=quantity(data.clock_hours, "clock_hours"),
         ceus=quantity(data.ceus, "ceus"),
         reflection=data.reflection,
+        review=ReviewState.NEEDED if data.review_note else ReviewState.NONE,
+        review_note=data.review_note,
         source_key=data.source_key,
     )
-    session.add(record)
-    await session.flush()
-    record_event(
-        session,
-        f"record:{data.source.value}:create",
-        actor_kind=principal.actor_kind,
-        actor_id=principal.subject,
-        district_id=teacher.district_id,
-        subject_type="record",
-        subject_id=record.id,
+    try:
+        async with session.begin_nested():
+            session.add(record)
+            await session.flush()
+    except IntegrityError:
+        held = None
+        if data.source_key is not None:  # the same record landed at the same moment
+            held = await _by_source_key(session, wallet.id, data.source_key)
+        if held is None:
+            raise
+        return Landed(held, created=False)
+    if audit:
+        record_event(
+            session,
+            f"record:{data.source.value}:create",
+            actor_kind=principal.actor_kind,
+            actor_id=principal.subject,
+            district_id=district_id,
+            subject_type="record",
+            subject_id=record.id,
+        )
+    return Landed(record, created=True)
+
+
+async def _by_source_key(session: AsyncSession, wallet_id: int, source_key: str) -> Record | None:
+    return await session.scalar(
+        select(Record).where(Record.wallet_id == wallet_id, Record.source_key == source_key)
     )
-    return record
 
 
 def _record_filter(

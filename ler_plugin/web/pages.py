@@ -249,14 +249,17 @@ async def add_learning(ctx: PageContext) -> Response:
     if report.data is None:
         return ctx.render("add.html", status=400, errors=report.errors, **LABELS)
     wallet = await wallets.wallet_of(session=ctx.session, principal=ctx.principal)
-    record = await wallets.add_record(
-        session=ctx.session, principal=ctx.principal, wallet=wallet, data=report.data
+    landed = await wallets.land_record(
+        session=ctx.session,
+        principal=ctx.principal,
+        teacher_id=wallet.teacher_id,
+        data=report.data,
     )
     await evidence_files.attach(
         session=ctx.session,
         principal=ctx.principal,
         data_dir=ctx.settings.data_dir,
-        record=record,
+        record=landed.record,
         file=report.file,
         url=report.url,
     )

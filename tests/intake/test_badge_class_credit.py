@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ler_plugin.wallet.models import ReviewState
 from tests.badges.ob2_host import OB2_CONTEXT, BadgeSite
 from tests.intake.helpers import district_with_provider, gql, operation, records_of, teacher, token
 
@@ -44,7 +45,7 @@ async def test_credit_stated_on_the_badge_class_is_counted(
     [record] = await records_of(session_factory, district_id)
     assert record.clock_hours == Decimal("6.00")
     assert record.category == "literacy"
-    assert not (record.status_reason or "").startswith("needs review")
+    assert record.review == ReviewState.NONE and record.review_note is None
 
 
 async def test_reading_ob2_credit_first_does_not_break_badgecheck_extensions(

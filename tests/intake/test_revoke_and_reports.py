@@ -9,6 +9,7 @@ from typing import Any
 from ler_plugin.badges import service as badges
 from ler_plugin.fetch import FetchPolicy
 from ler_plugin.principal import Principal
+from ler_plugin.wallet.models import ReviewState
 from tests.badges.ob2_host import BadgeSite
 from tests.intake.helpers import (
     admin_token,
@@ -205,7 +206,8 @@ async def test_teacher_imports_own_badge_but_not_someone_elses(
     [record] = await records_of(session_factory, district_id)
     assert (record.source, record.status) == ("import", "verified")
     assert record.clock_hours == Decimal("4.50")
-    assert (record.status_reason or "").startswith("needs review")
+    assert (record.review, record.status_reason) == (ReviewState.NEEDED, None)
+    assert record.review_note
 
     as_provider = gql(
         live_server.url, bearer_of_provider, operation("import_badge"), {"input": {"url": own}}
