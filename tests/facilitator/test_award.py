@@ -183,11 +183,11 @@ async def test_a_failure_mid_batch_leaves_no_record(
         params={"session": session},
         data=award_form(token, chosen),
     )
-    # The service refuses the other district's teacher (403); on PostgreSQL the district wall
-    # hides that teacher's link from the facilitator's transaction first, and the unique
-    # identity key refuses the duplicate (409). Either way nothing of the batch is stored.
-    postgres = session_factory.kw["bind"].dialect.name == "postgresql"
-    assert response.status_code == (409 if postgres else 403), response.text
+    # The wallet finds teachers within the facilitator's district only (on PostgreSQL the
+    # district wall hides the other one anyway): the unique identity key refuses a second
+    # teacher for that LMS account (409). Nothing of the batch is stored.
+    assert response.status_code == 409, response.text
+    assert "linked to a teacher" in response.text
     assert await awarded(session_factory, course) == []
     async with session_factory() as db:
         made = await db.scalar(
