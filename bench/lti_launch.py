@@ -52,6 +52,7 @@ from pylti1p3.tool_config import ToolConfDict
 from sqlalchemy import select, text
 
 from bench.support import app_schema
+from ler_plugin import rollups
 from ler_plugin.config import Settings, load_settings
 from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.lti import launch as launches
@@ -128,7 +129,7 @@ def configured(url: str, schema: str | None, data_dir: str) -> Settings:
 
 async def ours(settings: Settings, lms: Lms, count: int) -> tuple[float, float, float, bool]:
     """(login seconds, launch seconds, CPU seconds of this process, replay refused)."""
-    engine = make_engine(settings)
+    engine = rollups.install(make_engine(settings))
     factory = make_session_factory(engine)
     try:
         async with factory() as session:

@@ -47,7 +47,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.support import APP_ROLE, app_schema
-from ler_plugin import migrate
+from ler_plugin import migrate, rollups
 from ler_plugin.config import Settings, load_settings
 from ler_plugin.db import Tenant, make_engine, make_session_factory, tenant_scope
 from ler_plugin.districts.models import District
@@ -332,7 +332,9 @@ async def main(args: argparse.Namespace, url: str, schema: str | None) -> None:
         secret_key=secrets.token_urlsafe(32),
         data_dir=tempfile.mkdtemp(prefix="ler-rollups-"),
     )
-    engine = make_engine(settings)  # every row, as the CLI's seed and refresh see them
+    engine = rollups.install(
+        make_engine(settings)
+    )  # every row, as the CLI's seed and refresh see them
     factory = make_session_factory(engine)
     try:
         await migrate.upgrade(engine, settings)  # a kept schema gets migrations added since

@@ -22,6 +22,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from graphql import GraphQLError
+from ler_plugin import rollups
 from ler_plugin.api import persisted
 from ler_plugin.api.context import Context, NotSignedIn
 from ler_plugin.api.schema import production_schema, schema
@@ -174,7 +175,7 @@ def build_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Rows are walled by district: a request sees the rows of its principal's district.
-        engine = make_engine(settings, default_tenant=NOBODY)
+        engine = rollups.install(make_engine(settings, default_tenant=NOBODY))
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         # Every call to a URL from outside (LMS JWKS, tokens, services, registrations) is guarded.

@@ -8,7 +8,6 @@ from ler_plugin.lti.models import Deployment, LoginState, Platform, PlatformKeys
 from ler_plugin.obapi.models import ObAuthorizationCode, ObClient, ObGrant, ObProfile, ObToken
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
 from ler_plugin.ratelimit import RateCounter
-from ler_plugin.rollups import summary  # noqa: F401  (registers the record events that keep cells)
 from ler_plugin.rollups.models import RollupCell, RollupSchoolSpan, RollupTeacherYear
 from ler_plugin.wallet.issuer_keys import DistrictIssuerKey
 from ler_plugin.wallet.models import (

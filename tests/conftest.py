@@ -22,7 +22,7 @@ import pytest_asyncio
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from ler_plugin import migrate
+from ler_plugin import migrate, rollups
 from ler_plugin.app import build_app
 from ler_plugin.config import Settings, load_settings
 from ler_plugin.db import make_engine, make_session_factory
@@ -122,7 +122,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(settings)
+    engine = rollups.install(make_engine(settings))
     await migrate.upgrade(engine, settings)
     yield engine
     await engine.dispose()

@@ -34,9 +34,10 @@ async def session_scope(
 ) -> AsyncIterator[AsyncSession]:
     """A session for one command: all of it one transaction (committed at the end, rolled back
     on error), or, for services that commit as they go, none opened here."""
+    from ler_plugin import rollups
     from ler_plugin.db import make_engine, make_session_factory
 
-    engine = make_engine(cfg)
+    engine = rollups.install(make_engine(cfg))
     try:
         async with make_session_factory(engine)() as session:
             if not one_transaction:

@@ -6,8 +6,10 @@ or the district issued it (source lms_award). Three summaries (see `rollups.mode
 keyed (teacher, month, category, provider, kind, source, status); teacher-year rows of standing
 credit; and school spans, which keep distinct-teacher counts per run of school years. An insert
 adds a record's facts, a delete takes them away, an update takes the old facts away and adds the
-new ones. ORM flushes of `Record` do this through mapper events, so every service that writes
-records through the session keeps the summaries right without knowing about them. Core bulk
+new ones. ORM flushes of `Record` do this through mapper events that `install(engine)` registers
+where the engine is made (nothing happens on import), so every service that writes records through
+the session (`wallet.service.land_record` and the status changes) keeps the summaries right
+without knowing about them. Core bulk
 statements (`insert(Record)`, `update(Record)`) bypass the events: the seed sums its batches in
 SQL itself, and anything else that writes in bulk calls `rebuild_teacher` or `rebuild_district`.
 A teacher's school is taken when a record is written: after a school change, `rebuild_teacher`.
@@ -15,6 +17,7 @@ A teacher's school is taken when a record is written: after a school change, `re
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,7 +38,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ler_plugin.db import insert_for
 from ler_plugin.rollups.models import (
@@ -324,16 +328,24 @@ def _wallet_changed(connection: Connection, *wallet_ids: int) -> None:
     _teacher_changed(connection, select(Wallet.teacher_id).where(Wallet.id.in_(set(wallet_ids))))
 
 
-@event.listens_for(Record, "after_insert")
+def _on_kept_engine(connection: Connection) -> None:
+    if connection.engine not in _kept:
+        raise RuntimeError(
+            "a record, licence, school or teacher was written through an engine whose rollup "
+            "upkeep is not installed: call ler_plugin.rollups.install(engine) where it is made"
+        )
+
+
 def _record_inserted(_mapper: Any, connection: Connection, target: Record) -> None:
+    _on_kept_engine(connection)
     facts = record_facts(_current(target))
     if facts:
         _apply(connection, facts, +1)
     _wallet_changed(connection, target.wallet_id)
 
 
-@event.listens_for(Record, "after_update")
 def _record_updated(_mapper: Any, connection: Connection, target: Record) -> None:
+    _on_kept_engine(connection)
     previous = _previous(target)
     _wallet_changed(connection, previous["wallet_id"], target.wallet_id)
     before, after = record_facts(previous), record_facts(_current(target))
@@ -345,29 +357,52 @@ def _record_updated(_mapper: Any, connection: Connection, target: Record) -> Non
         _apply(connection, after, +1)
 
 
-@event.listens_for(Record, "after_delete")
 def _record_deleted(_mapper: Any, connection: Connection, target: Record) -> None:
+    _on_kept_engine(connection)
     facts = record_facts(_previous(target))
     if facts:
         _apply(connection, facts, -1)
     _wallet_changed(connection, target.wallet_id)
 
 
-# What else a teacher's compliance depends on: their licences, schools and birth month.
-@event.listens_for(License, "after_insert")
-@event.listens_for(License, "after_update")
-@event.listens_for(License, "after_delete")
-@event.listens_for(SchoolMembership, "after_insert")
-@event.listens_for(SchoolMembership, "after_update")
-@event.listens_for(SchoolMembership, "after_delete")
 def _teacher_fact_changed(_mapper: Any, connection: Connection, target: Any) -> None:
+    """What else a teacher's compliance depends on: their licences and schools."""
+    _on_kept_engine(connection)
     _teacher_changed(connection, select(literal(target.teacher_id)))
 
 
-@event.listens_for(Teacher, "after_update")
 def _teacher_updated(_mapper: Any, connection: Connection, target: Teacher) -> None:
+    _on_kept_engine(connection)
     if inspect(target).attrs.birth_month.history.has_changes():
         _teacher_changed(connection, select(literal(target.id)))
+
+
+_LISTENERS: tuple[tuple[type[Any], str, Any], ...] = (
+    (Record, "after_insert", _record_inserted),
+    (Record, "after_update", _record_updated),
+    (Record, "after_delete", _record_deleted),
+    *(
+        (model, change, _teacher_fact_changed)
+        for model in (License, SchoolMembership)
+        for change in ("after_insert", "after_update", "after_delete")
+    ),
+    (Teacher, "after_update", _teacher_updated),
+)
+_kept: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def install(engine: AsyncEngine) -> AsyncEngine:
+    """Keep the summaries and compliance counters in step with every ORM write of records,
+    licences, schools and birth months through `engine`, in the writing transaction.
+
+    Called once where an engine is made (the app, the CLI's session, the tests); the listeners
+    are registered with the first call. A write of those rows through an engine nobody installed
+    the upkeep on is refused (RuntimeError): summaries that silently miss a write are wrong."""
+    for model, change, listener in _LISTENERS:
+        if not event.contains(model, change, listener):
+            event.listen(model, change, listener)
+    _kept.add(engine.sync_engine)
+    return engine
 
 
 def record_columns() -> dict[str, Any]:

@@ -21,7 +21,6 @@ from ler_plugin.db import utcnow
 from ler_plugin.errors import Forbidden
 from ler_plugin.pagination import Page, PageError, check_first, decode_cursor, encode_cursor
 from ler_plugin.principal import Principal, Role
-from ler_plugin.rollups import summary as _rollup_upkeep  # noqa: F401  (keeps rollup cells in step)
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import (
     Record,

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ler_plugin.audit import AuditEvent
+from ler_plugin.config import Settings
+from ler_plugin.db import make_engine, make_session_factory
 from ler_plugin.errors import Forbidden
 from ler_plugin.principal import Principal
 from ler_plugin.rollups.models import RollupCell
@@ -115,3 +117,23 @@ async def test_the_same_record_sent_at_once_lands_once(
             select(func.count()).select_from(Record).where(Record.district_id == district_id)
         )
     assert count == 1
+
+
+async def test_an_engine_without_rollup_upkeep_refuses_record_writes(settings: Settings) -> None:
+    """Upkeep is installed where an engine is made (`rollups.install`), not by importing a
+    module: an engine nobody installed it on must not write records the summaries miss."""
+    bare = make_engine(settings)
+    try:
+        async with make_session_factory(bare)() as session, session.begin():
+            district = await factories.district(session)
+            teacher = await factories.teacher(session, district.id)
+            with pytest.raises(RuntimeError, match=r"rollups\.install"):
+                await wallets.land_record(
+                    session=session,
+                    principal=Principal.operator(),
+                    teacher_id=teacher.id,
+                    data=_input(),
+                )
+            await session.rollback()
+    finally:
+        await bare.dispose()
