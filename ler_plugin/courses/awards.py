@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.audit import record_event
+from ler_plugin.courses.errors import CourseError
 from ler_plugin.credit.categories import CATEGORIES
 from ler_plugin.errors import Forbidden
 from ler_plugin.lti import ags, nrps
@@ -109,12 +110,12 @@ async def course_of(*, session: AsyncSession, principal: Principal) -> Course:
     context = principal.context
     platform_id, context_id = context.get("platform_id"), context.get("context_id")
     if not platform_id or not platform_id.isdigit() or not context_id:
-        raise WalletError(
+        raise CourseError(
             "no_course", "open the Teacher Wallet from inside the PD course in your LMS"
         )
     platform = await session.get(Platform, int(platform_id))
     if platform is None:
-        raise WalletError("no_course", "the LMS this launch came from is no longer registered")
+        raise CourseError("no_course", "the LMS this launch came from is no longer registered")
     principal.require_district(platform.district_id)
     return Course(
         platform=platform,
@@ -137,7 +138,7 @@ def service_access(
 
 async def roster(access: ServiceAccess, course: Course) -> list[nrps.Member]:
     if not course.memberships_url:
-        raise WalletError(
+        raise CourseError(
             "no_roster",
             "the LMS did not offer this course's roster (Names and Role Provisioning): "
             "enable that service for the Teacher Wallet in the LMS",
@@ -172,17 +173,26 @@ def source_key(platform_id: int, context_id: str, activity: str, user_id: str) -
 
 
 def check_input(data: AwardInput) -> AwardInput:
+    """The award's input, checked as the wallet will check each record (its errors named as
+    this room's, with the wallet's codes)."""
+    try:
+        return _checked(data)
+    except WalletError as exc:
+        raise CourseError(exc.code, exc.message) from None
+
+
+def _checked(data: AwardInput) -> AwardInput:
     title = data.title.strip()
     if not title:
-        raise WalletError("bad_title", "name the activity being awarded")
+        raise CourseError("bad_title", "name the activity being awarded")
     hours = wallets.quantity(data.clock_hours, "clock_hours")
     if not hours:
-        raise WalletError("bad_clock_hours", "give the clock hours the session earned (above 0)")
+        raise CourseError("bad_clock_hours", "give the clock hours the session earned (above 0)")
     if data.category and data.category not in CATEGORIES:
-        raise WalletError("bad_category", "choose one of the listed categories")
+        raise CourseError("bad_category", "choose one of the listed categories")
     badge = (data.badge_name or "").strip() or None
     if badge and len(badge) > wallets.TITLE_MAX:
-        raise WalletError("bad_badge_name", f"the badge name is longer than {wallets.TITLE_MAX}")
+        raise CourseError("bad_badge_name", f"the badge name is longer than {wallets.TITLE_MAX}")
     checked = AwardInput(
         title=title,
         clock_hours=hours,
@@ -227,7 +237,7 @@ async def award(
     principal.require_district(course.platform.district_id)
     data = check_input(data)
     if not members:
-        raise WalletError("nobody_selected", "tick at least one attendee to award")
+        raise CourseError("nobody_selected", "tick at least one attendee to award")
     result = AwardResult(activity=activity_key(data.title))
     members = list({m.user_id: m for m in members}.values())  # a member ticked twice: once
     try:
@@ -240,7 +250,7 @@ async def award(
         # The same award sent twice at once: the unique source keys stopped the second one. Or,
         # on PostgreSQL, a member's LMS account is linked to a teacher of another district: the
         # district wall hides that link, so it is the unique identity key that refuses it.
-        raise WalletError(
+        raise CourseError(
             "award_conflict",
             "this award clashed with one saved at the same moment, or with an LMS account linked "
             "to another district; nobody was awarded: send it again, and if it clashes again "

@@ -13,12 +13,13 @@ import httpx
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ler_plugin.courses import awards
+from ler_plugin.courses.errors import CourseError
 from ler_plugin.credit.categories import CATEGORIES
 from ler_plugin.lti import deep_linking
 from ler_plugin.lti.keys import SigningKey, current_signing_key
 from ler_plugin.lti.models import Platform
 from ler_plugin.lti.services import LtiServiceError
-from ler_plugin.wallet import awards
 from ler_plugin.wallet import service as wallets
 from ler_plugin.wallet.errors import WalletError
 from ler_plugin.web.render import PageContext, page
@@ -72,7 +73,7 @@ def _read_award(ctx: PageContext, errors: dict[str, str]) -> awards.AwardInput |
     )
     try:
         data = awards.check_input(data)
-    except WalletError as exc:
+    except CourseError as exc:
         errors.setdefault(FIELDS.get(exc.code, "title"), _sentence(exc.message))
     return None if errors else data
 
@@ -96,7 +97,7 @@ async def _facilitator(
     roster_error = None
     try:
         members = await awards.roster(access, course)
-    except (LtiServiceError, WalletError) as exc:
+    except (LtiServiceError, CourseError) as exc:
         members, roster_error = [], exc.message
     errors: dict[str, str] = {}
     result = None

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ler_plugin.courses import awards
+from ler_plugin.courses.errors import CourseError
 from ler_plugin.errors import Forbidden
 from ler_plugin.lti import nrps
 from ler_plugin.lti.models import Platform
 from ler_plugin.principal import Principal, Role
-from ler_plugin.wallet import awards
-from ler_plugin.wallet.errors import WalletError
 from ler_plugin.wallet.models import Record, RecordKind, TeacherEmail
 from tests import factories
 
@@ -107,7 +107,7 @@ async def test_only_a_facilitator_of_this_district_awards(session: AsyncSession)
     with pytest.raises(Forbidden):
         await awards.course_of(session=session, principal=stranger)
     outside = Principal(roles=frozenset({Role.FACILITATOR}), district_id=other.id)
-    with pytest.raises(WalletError) as found:
+    with pytest.raises(CourseError) as found:
         await awards.course_of(session=session, principal=outside)
     assert found.value.code == "no_course"
 
@@ -123,14 +123,14 @@ async def test_only_a_facilitator_of_this_district_awards(session: AsyncSession)
     ],
 )
 def test_bad_input_is_named(change: dict[str, object], code: str) -> None:
-    with pytest.raises(WalletError) as found:
+    with pytest.raises(CourseError) as found:
         awards.check_input(awards.AwardInput(**{**DATA.__dict__, **change}))  # type: ignore[arg-type]
     assert found.value.code == code
 
 
 async def test_nobody_selected(session: AsyncSession) -> None:
     course, principal = await setup(session)
-    with pytest.raises(WalletError) as found:
+    with pytest.raises(CourseError) as found:
         await awards.award(
             session=session, principal=principal, course=course, members=[], data=DATA
         )
