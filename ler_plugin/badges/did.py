@@ -15,54 +15,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ler_plugin.badges.errors import BadgeError
+from ler_plugin.signing import ED25519_PUB, P256_PUB, b58decode, multibase_decode
 
 FetchJson = Callable[[str], Any]
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58)}
-# Multicodec prefixes (unsigned varints) of the public keys a did:key / Multikey may carry.
-_ED25519_PUB = b"\xed\x01"
-_P256_PUB = b"\x80\x24"
-
 
 class Ob3Error(BadgeError):
     """A credential could not be verified (OB 3.0 / CLR 2.0 / DID key resolution)."""
-
-
-def b58encode(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    out = ""
-    while number:
-        number, rem = divmod(number, 58)
-        out = _B58[rem] + out
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + out
-
-
-def b58decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        digit = _B58_INDEX.get(char)
-        if digit is None:
-            raise ValueError(f"{char!r} is not a base58btc character")
-        number = number * 58 + digit
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
-    zeros = len(text) - len(text.lstrip("1"))
-    return b"\0" * zeros + body
-
-
-def multibase_decode(value: str) -> bytes:
-    """Bytes of a multibase string: ``z`` base58btc or ``u`` base64url (no padding)."""
-    if value.startswith("z"):
-        return b58decode(value[1:])
-    if value.startswith("u"):
-        body = value[1:]
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    raise ValueError("multibase value must start with 'z' (base58btc) or 'u' (base64url)")
 
 
 def multikey_to_public_key(value: str) -> PublicKey:
@@ -71,9 +33,9 @@ def multikey_to_public_key(value: str) -> PublicKey:
         raw = multibase_decode(value)
     except ValueError as exc:
         raise Ob3Error("key_malformed", f"public key {value[:20]}...: {exc}") from None
-    if raw.startswith(_ED25519_PUB) and len(raw) == 34:
+    if raw.startswith(ED25519_PUB) and len(raw) == 34:
         return ed25519.Ed25519PublicKey.from_public_bytes(raw[2:])
-    if raw.startswith(_P256_PUB):
+    if raw.startswith(P256_PUB):
         try:
             return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw[2:])
         except ValueError:
@@ -112,12 +74,6 @@ def jwk_to_public_key(jwk: Any) -> PublicKey:
     except ValueError as exc:
         raise Ob3Error("key_malformed", f"JWK is not a valid public key: {exc}") from None
     raise Ob3Error("key_unsupported", f"JWK kty={kty!r} crv={crv!r} is not supported")
-
-
-def did_key(public_key: ed25519.Ed25519PublicKey) -> str:
-    """The did:key of an Ed25519 public key (its verification method is ``did#<same id>``)."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return "did:key:z" + b58encode(_ED25519_PUB + raw)
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pyld import jsonld
 
-from ler_plugin.badges.did import FetchJson, Ob3Error, b58decode, b58encode, resolve_key
+from ler_plugin.badges.did import FetchJson, Ob3Error, resolve_key
 from ler_plugin.badges.rdfc import canonize, static_loader
 from ler_plugin.badges.status import check_status
+from ler_plugin.signing import b58decode, b58encode
 
 VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"

@@ -8,17 +8,15 @@ LER_SECRET_KEY: a copy of the database alone does not give them away.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.fernet import InvalidToken
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +26,7 @@ from ler_plugin.db import utcnow
 from ler_plugin.lti.errors import LtiError
 from ler_plugin.lti.models import ToolKey
 from ler_plugin.principal import Principal, Role
+from ler_plugin.signing import key_box
 
 # The current key and the one before it are published; older ones are retired at rotation.
 PUBLISHED = 2
@@ -48,13 +47,6 @@ class SigningKey:
         )
 
 
-def _fernet(settings: Settings) -> Fernet:
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ler-plugin lti tool keys"
-    ).derive(settings.secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(derived))
-
-
 def public_jwk(private_key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
     return {**jwk, "kid": kid, "alg": "RS256", "use": "sig"}
@@ -70,7 +62,7 @@ async def _create(session: AsyncSession, settings: Settings) -> ToolKey:
     )
     key = ToolKey(
         kid=kid,
-        private_key_encrypted=_fernet(settings).encrypt(pem).decode(),
+        private_key_encrypted=key_box(settings).encrypt(pem).decode(),
         public_jwk=public_jwk(private_key, kid),
         activated_at=utcnow(),
     )
@@ -92,7 +84,7 @@ async def _live_keys(session: AsyncSession) -> list[ToolKey]:
 
 def _load(settings: Settings, key: ToolKey) -> SigningKey:
     try:
-        pem = _fernet(settings).decrypt(key.private_key_encrypted.encode())
+        pem = key_box(settings).decrypt(key.private_key_encrypted.encode())
     except InvalidToken:
         raise LtiError(
             "tool_key_unreadable",

@@ -32,13 +32,13 @@ from ler_plugin.db import aware, utcnow
 from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
 from ler_plugin.fetch import FetchPolicy
+from ler_plugin.issuing import credentials as export
+from ler_plugin.issuing.keys import district_issuer
 from ler_plugin.obapi import authorization as oauth
 from ler_plugin.obapi.errors import ObApiError
 from ler_plugin.obapi.models import ObClient, ObGrant, ObProfile, ObToken
 from ler_plugin.principal import Principal, Role
-from ler_plugin.wallet import export
 from ler_plugin.wallet import service as wallets
-from ler_plugin.wallet.issuer_keys import district_issuer
 from ler_plugin.wallet.models import Record, RecordStatus, Teacher, Visibility, Wallet
 
 PATH = "/ims/ob/v3p0"

@@ -9,9 +9,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ler_plugin.districts.models import District
-from ler_plugin.wallet import export
+from ler_plugin.issuing import credentials as export
+from ler_plugin.issuing.keys import district_issuer
 from ler_plugin.wallet import service as wallets
-from ler_plugin.wallet.issuer_keys import district_issuer
 from ler_plugin.web.render import PageContext, page
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ler_plugin.audit import AuditEvent
-from ler_plugin.wallet.issuer_keys import district_issuer
+from ler_plugin.issuing.keys import district_issuer
 from tests import factories
 
 

@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ler_plugin.badges.credit import ExtractedCredit, extract_credit
-from ler_plugin.badges.did import did_key
 from ler_plugin.badges.jsonld import document
 from ler_plugin.badges.ob3 import sign_ld_proof, verify_ob3
+from ler_plugin.signing import did_key
 
 VC2 = "https://www.w3.org/ns/credentials/v2"
 OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"

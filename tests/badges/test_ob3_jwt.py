@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ler_plugin.badges.did import did_key
 from ler_plugin.badges.ob3 import verify_ob3
+from ler_plugin.signing import did_key
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 MARCH = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ler_plugin.badges.did import Ob3Error, did_key
+from ler_plugin.badges.did import Ob3Error
 from ler_plugin.badges.ob3 import sign_ld_proof, verify_ob3
 from ler_plugin.badges.status import MAX_LIST_BYTES, decode_bitstring, read_status
+from ler_plugin.signing import did_key
 
 CORPUS = Path(__file__).parent.parent / "data" / "ob3-dcc" / "verifiableCredentials"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -18,8 +18,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ler_plugin.badges.did import b58encode, did_key, did_web_url
+from ler_plugin.badges.did import did_web_url
 from ler_plugin.badges.ob3 import sign_ld_proof, verify_ob3
+from ler_plugin.signing import b58encode, did_key
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 VC2 = "https://www.w3.org/ns/credentials/v2"
@@ -320,7 +321,7 @@ def test_vc_jwt_rs256_with_a_did_web_jwk(site: Site) -> None:
 
 
 def test_base58_round_trip() -> None:
-    from ler_plugin.badges.did import b58decode
+    from ler_plugin.signing import b58decode
 
     for data in (b"", b"\0\0abc", bytes(range(256))):
         assert b58decode(b58encode(data)) == data

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ler_plugin.badges.did import did_key
 from ler_plugin.badges.ob3 import sign_ld_proof, verify_ob3
 from ler_plugin.badges.rdfc import canonize
+from ler_plugin.signing import did_key
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 VC2 = "https://www.w3.org/ns/credentials/v2"

@@ -11,8 +11,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ler_plugin.badges.did import did_key
 from ler_plugin.badges.ob3 import sign_ld_proof, verify_ob3
+from ler_plugin.signing import did_key
 
 CORPUS = Path(__file__).parent.parent / "data" / "ob3-dcc" / "verifiableCredentials"
 V1_BADGE = (

@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ler_plugin.badges.did import did_key
 from ler_plugin.badges.models import Badge
 from ler_plugin.badges.ob3 import sign_ld_proof
 from ler_plugin.principal import Principal, Role
 from ler_plugin.providers import service as providers
 from ler_plugin.sessions import issue_token
+from ler_plugin.signing import did_key
 from ler_plugin.wallet.models import Record
 from tests import factories
 

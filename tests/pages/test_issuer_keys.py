@@ -6,9 +6,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
-from ler_plugin.badges.did import did_key
-from ler_plugin.wallet.errors import WalletError
-from ler_plugin.wallet.issuer_keys import DistrictIssuerKey, district_issuer
+from ler_plugin.issuing.errors import IssuingError
+from ler_plugin.issuing.keys import DistrictIssuerKey, district_issuer
+from ler_plugin.signing import did_key
 from tests import factories
 
 
@@ -32,7 +32,7 @@ async def test_one_key_per_district_encrypted_at_rest(session, settings) -> None
         raw.hex() not in row.private_key_encrypted and raw not in row.private_key_encrypted.encode()
     )
 
-    with pytest.raises(WalletError) as caught:
+    with pytest.raises(IssuingError) as caught:
         await district_issuer(
             session=session,
             settings=settings.model_copy(update={"secret_key": "another secret entirely " * 2}),

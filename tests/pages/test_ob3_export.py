@@ -10,9 +10,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ler_plugin.badges.did import did_key
 from ler_plugin.badges.ob3 import verify_ob3
-from ler_plugin.wallet.export import Ob3Issuer, export_clr, export_ob3
+from ler_plugin.issuing.credentials import Ob3Issuer, export_clr, export_ob3
+from ler_plugin.signing import did_key
 from ler_plugin.wallet.models import Record, RecordKind, RecordSource, RecordStatus, Visibility
 
 

@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ler_plugin.audit import record_event
-from ler_plugin.badges.did import did_key
 from ler_plugin.config import Settings
 from ler_plugin.db import Base, utcnow
 from ler_plugin.districts.models import District
-from ler_plugin.lti.keys import _fernet
-from ler_plugin.wallet.export import ExportError, Ob3Issuer
+from ler_plugin.issuing.credentials import Ob3Issuer
+from ler_plugin.issuing.errors import IssuingError
+from ler_plugin.signing import did_key, key_box
 
 
 class DistrictIssuerKey(Base):
@@ -44,14 +44,14 @@ def _encrypt(settings: Settings, key: Ed25519PrivateKey) -> str:
     raw = key.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
-    return _fernet(settings).encrypt(raw).decode()
+    return key_box(settings).encrypt(raw).decode()
 
 
 def _decrypt(settings: Settings, row: DistrictIssuerKey) -> Ed25519PrivateKey:
     try:
-        raw = _fernet(settings).decrypt(row.private_key_encrypted.encode())
+        raw = key_box(settings).decrypt(row.private_key_encrypted.encode())
     except InvalidToken:
-        raise ExportError(
+        raise IssuingError(
             "issuer_key_unreadable",
             f"the district issuer key {row.did} cannot be decrypted: LER_SECRET_KEY changed "
             "since it was made; restore the previous secret to export signed credentials",
