@@ -50,16 +50,8 @@ from ler_plugin.errors import NotFound
 from ler_plugin.fetch import FetchPolicy
 from ler_plugin.principal import Principal, Role
 from ler_plugin.providers import service as providers
-from ler_plugin.providers.models import Provider, ProviderIssuer
 from ler_plugin.wallet import service as wallets
-from ler_plugin.wallet.models import (
-    Record,
-    RecordKind,
-    RecordSource,
-    RecordStatus,
-    TeacherEmail,
-    Wallet,
-)
+from ler_plugin.wallet.service import Record, RecordKind, RecordSource, RecordStatus
 
 
 @dataclass(frozen=True)
@@ -196,7 +188,9 @@ async def import_badge(
             "this badge was awarded to an address that is not one of your verified emails",
             status=403,
         )
-    provider = await _provider_for_issuer(session, district_id, report.issuer.id)
+    provider = await providers.approved_for_issuer(
+        session=session, district_id=district_id, issuer=report.issuer.id
+    )
     credit = decide_credit(
         report,
         posted=submission.credit,
@@ -259,7 +253,7 @@ async def _existing(
     session: AsyncSession, badge: Badge, report: VerificationReport
 ) -> IntakeResult:
     if badge.record_id is not None:
-        record = await session.get(Record, badge.record_id)
+        record = await wallets.get_record(session=session, record_id=badge.record_id)
         return IntakeResult("recorded", report, badge, record=record)
     claim = await session.scalar(select(PendingClaim).where(PendingClaim.badge_id == badge.id))
     return IntakeResult("pending_claim", report, badge, claim=claim)
@@ -336,43 +330,18 @@ async def _find_recipient(
     """The teacher in the district whose verified email the badge names, if any."""
     plain = hint or plain_recipient_email(recipient)
     if plain is not None:
-        return await session.scalar(
-            select(TeacherEmail.teacher_id).where(
-                TeacherEmail.district_id == district_id,
-                TeacherEmail.email == plain,
-                TeacherEmail.verified.is_(True),
-            )
+        return await wallets.teacher_with_verified_email(
+            session=session, district_id=district_id, email=plain
         )
     if not is_email_recipient(recipient):
         return None
     # Hashed and no hint: try every verified address in the district (a hash per teacher).
-
-    rows = await session.execute(
-        select(TeacherEmail.teacher_id, TeacherEmail.email).where(
-            TeacherEmail.district_id == district_id, TeacherEmail.verified.is_(True)
-        )
-    )
-    for teacher_id, email in rows:
+    for teacher_id, email in await wallets.verified_addresses(
+        session=session, district_id=district_id
+    ):
         if identity_matches(recipient, email):
-            return int(teacher_id)
+            return teacher_id
     return None
-
-
-async def _provider_for_issuer(
-    session: AsyncSession, district_id: int, issuer: str | None
-) -> Provider | None:
-    if not issuer:
-        return None
-    return await session.scalar(
-        select(Provider)
-        .join(ProviderIssuer, ProviderIssuer.provider_id == Provider.id)
-        .where(
-            Provider.district_id == district_id,
-            Provider.approved.is_(True),
-            ProviderIssuer.issuer == issuer.rstrip("/"),
-        )
-        .limit(1)
-    )
 
 
 def _pending_claim(
@@ -401,8 +370,9 @@ async def _land(
     issued = badge.issued_at or badge.verified_at
     provider_name = badge.issuer_name
     if badge.provider_id is not None:
-        provider = await session.get(Provider, badge.provider_id)
-        provider_name = provider.name if provider else provider_name
+        provider_name = (
+            await providers.name_of(session=session, provider_id=badge.provider_id) or provider_name
+        )
     landed = await wallets.land_record(
         session=session,
         principal=principal,
@@ -595,11 +565,7 @@ async def _may_read(session: AsyncSession, principal: Principal, badge: Badge) -
         return True
     if principal.teacher_id is None or badge.record_id is None:
         return False
-    owner = await session.scalar(
-        select(Wallet.teacher_id)
-        .join(Record, Record.wallet_id == Wallet.id)
-        .where(Record.id == badge.record_id)
-    )
+    owner = await wallets.owner_of_record(session=session, record_id=badge.record_id)
     return owner == principal.teacher_id
 
 
@@ -633,10 +599,9 @@ async def mark(
         badge.revoked = True
         badge.revoked_reason = reason
     if badge.record_id is not None:
-        record = await session.get(Record, badge.record_id)
-        if record is not None:
-            record.status = status
-            record.status_reason = reason
+        await wallets.set_record_status(
+            session=session, record_id=badge.record_id, status=status, reason=reason
+        )
     record_event(
         session,
         f"record:badge:{'revoke' if status == RecordStatus.REVOKED else 'expire'}",
@@ -703,13 +668,10 @@ async def recheck(
         for badge in await session.scalars(query.order_by(Badge.id))
         if (badge_input := _recheck_input(badge)) is not None
     ]
-    expired_records = set(
-        await session.scalars(
-            select(Record.id).where(
-                Record.id.in_([b.record_id for b, _ in checkable if b.record_id]),
-                Record.status == RecordStatus.EXPIRED,
-            )
-        )
+    expired_records = await wallets.records_in_status(
+        session=session,
+        record_ids=[b.record_id for b, _ in checkable if b.record_id],
+        status=RecordStatus.EXPIRED,
     )
     await session.commit()
     summary = RecheckSummary()

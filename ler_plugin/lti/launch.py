@@ -18,6 +18,7 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.audit import record_event
+from ler_plugin.badges import service as badges
 from ler_plugin.db import utcnow
 from ler_plugin.errors import LerError
 from ler_plugin.lti import login as logins
@@ -372,16 +373,11 @@ def _put(context: dict[str, str], name: str, value: object) -> None:
 
 
 async def claim_pending_badges(*, session: AsyncSession, teacher: Teacher) -> None:
-    """Badges that waited for this teacher's email land now, when the badges room provides it."""
-    try:
-        from ler_plugin.badges.service import (  # type: ignore[attr-defined,unused-ignore]
-            claim_pending_for_teacher,
-        )
-    except ImportError:
-        return
+    """Badges that waited for this teacher's email land now (the launch orchestrates the wallet
+    and the badges room: lti sits above both)."""
     # A badge that cannot be claimed now must not lock the teacher out: it stays pending.
     try:
         async with session.begin_nested():
-            await claim_pending_for_teacher(session=session, teacher_id=teacher.id)
+            await badges.claim_pending_for_teacher(session=session, teacher_id=teacher.id)
     except LerError as error:
         log.warning("pending badges of teacher %s not claimed: %s", teacher.id, error)

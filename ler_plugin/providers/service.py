@@ -330,3 +330,25 @@ async def authorise(*, session: AsyncSession, principal: Principal) -> ActingPro
     return ActingProvider(
         provider.id, provider.district_id, provider.name, provider.credit_unit, frozenset(issuers)
     )
+
+
+async def name_of(*, session: AsyncSession, provider_id: int) -> str | None:
+    return await session.scalar(select(Provider.name).where(Provider.id == provider_id))
+
+
+async def approved_for_issuer(
+    *, session: AsyncSession, district_id: int, issuer: str | None
+) -> Provider | None:
+    """The district's approved provider an issuer (URL or DID) is registered to, if any."""
+    if not issuer:
+        return None
+    return await session.scalar(
+        select(Provider)
+        .join(ProviderIssuer, ProviderIssuer.provider_id == Provider.id)
+        .where(
+            Provider.district_id == district_id,
+            Provider.approved.is_(True),
+            ProviderIssuer.issuer == issuer.rstrip("/"),
+        )
+        .limit(1)
+    )

@@ -600,3 +600,67 @@ async def record_verified_email(*, session: AsyncSession, teacher: Teacher, emai
     except IntegrityError:
         return False  # recorded at the same moment by a concurrent launch or award
     return True
+
+
+# --- what other rooms ask of the wallet (they never read its tables) ---------------------------
+
+
+async def get_record(*, session: AsyncSession, record_id: int) -> Record | None:
+    return await session.get(Record, record_id)
+
+
+async def owner_of_record(*, session: AsyncSession, record_id: int) -> int | None:
+    """The id of the teacher whose wallet holds the record."""
+    return await session.scalar(
+        select(Wallet.teacher_id)
+        .join(Record, Record.wallet_id == Wallet.id)
+        .where(Record.id == record_id)
+    )
+
+
+async def set_record_status(
+    *, session: AsyncSession, record_id: int, status: RecordStatus, reason: str
+) -> Record | None:
+    """A record's status changed by what stands behind it (its badge revoked or expired), with
+    the reason the teacher reads. The caller audits; rollups follow in the flush."""
+    record = await session.get(Record, record_id)
+    if record is not None:
+        record.status = status
+        record.status_reason = reason
+        await session.flush()
+    return record
+
+
+async def records_in_status(
+    *, session: AsyncSession, record_ids: list[int], status: RecordStatus
+) -> set[int]:
+    if not record_ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(Record.id).where(Record.id.in_(record_ids), Record.status == status)
+        )
+    )
+
+
+async def teacher_with_verified_email(
+    *, session: AsyncSession, district_id: int, email: str
+) -> int | None:
+    """The district's teacher holding this verified address, if any."""
+    return await session.scalar(
+        select(TeacherEmail.teacher_id).where(
+            TeacherEmail.district_id == district_id,
+            TeacherEmail.email == email.strip().lower(),
+            TeacherEmail.verified.is_(True),
+        )
+    )
+
+
+async def verified_addresses(*, session: AsyncSession, district_id: int) -> list[tuple[int, str]]:
+    """Every verified (teacher id, address) of a district: for recipients named only by a hash."""
+    rows = await session.execute(
+        select(TeacherEmail.teacher_id, TeacherEmail.email).where(
+            TeacherEmail.district_id == district_id, TeacherEmail.verified.is_(True)
+        )
+    )
+    return [(int(teacher_id), email) for teacher_id, email in rows.tuples()]

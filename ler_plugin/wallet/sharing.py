@@ -24,7 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ler_plugin.audit import AuditEvent, list_subject_events, record_event
 from ler_plugin.config import Settings
 from ler_plugin.db import Base, aware, utcnow
-from ler_plugin.districts.models import District
 from ler_plugin.pagination import Page
 from ler_plugin.principal import Principal
 from ler_plugin.wallet.errors import WalletError
@@ -71,7 +70,6 @@ class SharedView:
 
     link: ShareLink
     records: list[Record]
-    district_name: str
     owner_name: str | None
     owner_picture_url: str | None
 
@@ -249,8 +247,7 @@ async def open_link(
     wallet = await session.get(Wallet, link.wallet_id)
     assert wallet is not None
     teacher = await session.get(Teacher, wallet.teacher_id)
-    district = await session.get(District, link.district_id)
-    assert teacher is not None and district is not None
+    assert teacher is not None
     record_event(
         session,
         VIEW_TAG,
@@ -265,7 +262,6 @@ async def open_link(
     return SharedView(
         link=link,
         records=records,
-        district_name=district.name,
         owner_name=None if link.hide_identity else teacher.display_name,
         owner_picture_url=None if link.hide_identity else teacher.picture_url,
     )

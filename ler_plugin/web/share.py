@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ler_plugin.config import Settings
+from ler_plugin.districts.models import District
 from ler_plugin.errors import LerError
 from ler_plugin.wallet import service as wallets
 from ler_plugin.wallet import sharing
@@ -114,6 +115,7 @@ async def shared_page(request: Request) -> Response:
             await session.commit()
         except LerError as exc:
             return error_page(settings, exc.status, exc.message)
+        district = await session.get(District, view.link.district_id)
         badges = await slots.badges_for(session=session, records=view.records)
     # Outside the session: no connection is held while issuers are fetched.
     checks = await slots.reverify_badges(settings=settings, badges=list(badges.values()))
@@ -122,6 +124,7 @@ async def shared_page(request: Request) -> Response:
         "shared.html",
         status=200,
         view=view,
+        district_name=district.name if district else "their district",
         badges=badges,
         checks=checks,
         **LABELS,
