@@ -272,24 +272,28 @@ class BadgeMutation:
             f"post_badge:provider:{principal.provider_id or principal.subject}",
             limit=info.context.settings.badge_posts_per_minute,
         )
-        result = await badges.post_badge(
-            session=session,
-            principal=principal,
-            submission=input.to_domain(),
-            policy=FetchPolicy.from_settings(info.context.settings),
+        received = await badges.receive_post(
+            session=session, principal=principal, submission=input.to_domain()
         )
+        await session.commit()  # reads only: nothing is held while issuers are fetched
+        checked = await badges.check(
+            received, policy=FetchPolicy.from_settings(info.context.settings)
+        )
+        result = await badges.post_badge(session=session, checked=checked)
         await session.commit()
         return BadgeIntake.from_result(result)
 
     @strawberry.mutation(description="A teacher imports a badge awarded to one of their emails.")
     async def import_badge(self, info: Info, input: BadgeSubmission) -> BadgeIntake:
         session = info.context.session
-        result = await badges.import_badge(
-            session=session,
-            principal=info.context.need_principal(),
-            submission=input.to_domain(),
-            policy=FetchPolicy.from_settings(info.context.settings),
+        received = await badges.receive_import(
+            session=session, principal=info.context.need_principal(), submission=input.to_domain()
         )
+        await session.commit()  # reads only: nothing is held while issuers are fetched
+        checked = await badges.check(
+            received, policy=FetchPolicy.from_settings(info.context.settings)
+        )
+        result = await badges.import_badge(session=session, checked=checked)
         await session.commit()
         return BadgeIntake.from_result(result)
 

@@ -11,8 +11,11 @@ Decisions:
   same Badge row and the same record: `(district_id, fingerprint)` is unique and the row is
   written with ``INSERT ... ON CONFLICT DO NOTHING`` and read back, so fifty simultaneous posts
   make one badge and one record. The first report stays; `recheck` refreshes it.
-- Verification happens with no transaction open: the resolver's reads are committed first, so
-  a slow issuer never holds a database connection or lock.
+- Verification happens with no transaction open, so a slow issuer never holds a database
+  connection or lock: intake is three steps, `receive_*` (reads, parses), `check` (verifies;
+  takes no session) and `post_badge` / `import_badge` (writes), and the edge commits after the
+  first and the last. `recheck` yields at the end of each unit of work for the edge to commit.
+  No function here commits: services flush, the edge owns the transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import base64
 import binascii
 import datetime as dt
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,14 +140,70 @@ async def _verify(badge_input: BadgeInput, policy: FetchPolicy) -> VerificationR
 # --- intake ------------------------------------------------------------------------------------
 
 
-async def post_badge(
-    *, session: AsyncSession, principal: Principal, submission: Submission, policy: FetchPolicy
-) -> IntakeResult:
-    """A provider posts a badge it issued (through one of its registered issuers)."""
+@dataclass(frozen=True)
+class Received:
+    """A submission parsed, with what its intake read from the database before any fetch: the
+    acting provider (a post) or the teacher and their verified emails (an import)."""
+
+    principal: Principal
+    district_id: int
+    submission: Submission
+    badge_input: BadgeInput
+    acting: providers.ActingProvider | None = None
+    teacher_id: int | None = None
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A received submission and its verification report."""
+
+    received: Received
+    report: VerificationReport
+
+
+async def receive_post(
+    *, session: AsyncSession, principal: Principal, submission: Submission
+) -> Received:
+    """A provider's post, step 1: the provider may act (approved, credential not revoked: read
+    now, so a revoked provider makes us fetch nothing) and the submission parses. Writes nothing:
+    the edge ends this reading transaction before `check` fetches."""
     acting = await providers.authorise(session=session, principal=principal)
-    badge_input = parse_submission(submission)
-    await session.commit()  # no transaction (or pooled connection) held while we fetch
-    report = await _verify(badge_input, policy)
+    return Received(
+        principal, acting.district_id, submission, parse_submission(submission), acting=acting
+    )
+
+
+async def receive_import(
+    *, session: AsyncSession, principal: Principal, submission: Submission
+) -> Received:
+    """A teacher's import, step 1: a teacher, their verified emails, the submission parsed."""
+    principal.require(Role.TEACHER)
+    if principal.teacher_id is None or principal.district_id is None:
+        raise BadgeError("forbidden", "only a teacher can import a badge", status=403)
+    emails = await wallets.verified_emails(session, principal.teacher_id)
+    return Received(
+        principal,
+        principal.district_id,
+        submission,
+        parse_submission(submission),
+        teacher_id=principal.teacher_id,
+        emails=tuple(emails),
+    )
+
+
+async def check(received: Received, *, policy: FetchPolicy) -> Checked:
+    """Step 2: verify (fetching issuers, keys, status lists through the guarded fetcher, in a
+    worker thread). Takes no session: call it with no transaction open."""
+    return Checked(received, await _verify(received.badge_input, policy))
+
+
+async def post_badge(*, session: AsyncSession, checked: Checked) -> IntakeResult:
+    """A provider's post, step 3: store the badge it issued (through one of its registered
+    issuers) and land it in the recipient's wallet, or keep it as a pending claim. Flushes."""
+    received, report = checked.received, checked.report
+    principal, acting, submission = received.principal, received.acting, received.submission
+    assert acting is not None, "a post is received by receive_post"
     if not report.valid:
         return _refused(session, principal, acting.district_id, report)
     acting.require_issuer(report.issuer.id)
@@ -153,7 +212,7 @@ async def post_badge(
         report, posted=submission.credit, credit_unit=acting.credit_unit, posted_by_issuer=True
     )
     badge, created = await _store_badge(
-        session, acting.district_id, acting.id, badge_input, report, credit
+        session, acting.district_id, acting.id, received.badge_input, report, credit
     )
     if not created:
         return await _existing(session, badge, report_of(badge))
@@ -168,21 +227,19 @@ async def post_badge(
     return IntakeResult("recorded", report, badge, record=record, created=True)
 
 
-async def import_badge(
-    *, session: AsyncSession, principal: Principal, submission: Submission, policy: FetchPolicy
-) -> IntakeResult:
-    """A teacher brings a badge of their own; its recipient must be one of their verified emails."""
-    principal.require(Role.TEACHER)
-    if principal.teacher_id is None or principal.district_id is None:
-        raise BadgeError("forbidden", "only a teacher can import a badge", status=403)
-    district_id, teacher_id = principal.district_id, principal.teacher_id
-    emails = await wallets.verified_emails(session, teacher_id)
-    badge_input = parse_submission(submission)
-    await session.commit()
-    report = await _verify(badge_input, policy)
+async def import_badge(*, session: AsyncSession, checked: Checked) -> IntakeResult:
+    """A teacher's import, step 3: a badge of their own, whose recipient must be one of their
+    verified emails, lands in their wallet (or claims the pending claim it waited as)."""
+    received, report = checked.received, checked.report
+    principal, district_id, teacher_id = (
+        received.principal,
+        received.district_id,
+        received.teacher_id,
+    )
+    assert teacher_id is not None, "an import is received by receive_import"
     if not report.valid:
         return _refused(session, principal, district_id, report)
-    if not any(identity_matches(report.recipient, e) for e in emails):
+    if not any(identity_matches(report.recipient, e) for e in received.emails):
         raise BadgeError(
             "recipient_mismatch",
             "this badge was awarded to an address that is not one of your verified emails",
@@ -193,12 +250,17 @@ async def import_badge(
     )
     credit = decide_credit(
         report,
-        posted=submission.credit,
+        posted=received.submission.credit,
         credit_unit=provider.credit_unit if provider else None,
         posted_by_issuer=False,
     )
     badge, created = await _store_badge(
-        session, district_id, provider.id if provider else None, badge_input, report, credit
+        session,
+        district_id,
+        provider.id if provider else None,
+        received.badge_input,
+        report,
+        credit,
     )
     if created:
         record = await _land(session, principal, badge, teacher_id, RecordSource.IMPORT)
@@ -641,21 +703,28 @@ async def verify_again(badge: Badge, *, policy: FetchPolicy) -> VerificationRepo
     return await _verify(badge_input, policy) if badge_input else None
 
 
+@dataclass(frozen=True)
+class RecheckProgress:
+    done: int
+    total: int
+    summary: RecheckSummary
+
+
 async def recheck(
     *,
     session: AsyncSession,
     principal: Principal,
     policy: FetchPolicy,
     district_id: int | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> RecheckSummary:
+) -> AsyncIterator[RecheckProgress]:
     """Verify again every live badge that can change (hosted OB 2.0; OB 3.0 with a status
     list); mark the revoked and expired ones. A badge whose host cannot be reached keeps its
     status: an outage is not a revocation.
 
-    Commits after each badge, so no transaction is held while an issuer is fetched (on SQLite a
-    held write would stall every other writer for the whole run) and a run that stops keeps what
-    it found: pass a session without a transaction block."""
+    Yields at the end of each unit of work, and the caller (the edge) commits there: once after
+    reading what to check (before the first fetch), then after each badge. So no transaction is
+    held while an issuer is fetched (on SQLite a held write would stall every other writer for
+    the whole run) and a run that stops keeps what it found."""
     principal.require(Role.DISTRICT_ADMIN)
     query = select(Badge).where(Badge.revoked.is_(False), Badge.valid.is_(True))
     if district_id is not None:
@@ -673,8 +742,8 @@ async def recheck(
         record_ids=[b.record_id for b, _ in checkable if b.record_id],
         status=RecordStatus.EXPIRED,
     )
-    await session.commit()
     summary = RecheckSummary()
+    yield RecheckProgress(0, len(checkable), summary)
     for index, (badge, badge_input) in enumerate(checkable, start=1):
         report = await _verify(badge_input, policy)
         summary.checked += 1
@@ -694,7 +763,5 @@ async def recheck(
         if report.valid or report.revoked or report.expired:
             badge.report = {**report.to_json(), "raw": None}
             badge.verified_at = report.checked_at
-            await session.commit()
-        if on_progress:
-            on_progress(index, len(checkable))
-    return summary
+            await session.flush()
+        yield RecheckProgress(index, len(checkable), summary)

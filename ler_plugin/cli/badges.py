@@ -59,13 +59,18 @@ def recheck(
                 if district is not None:
                     found = await districts.get_by_slug(session=session, slug=district)
                     district_id = found.id
-                return await service.recheck(
+                summary = service.RecheckSummary()
+                # One unit of work per badge, committed here: none is held while fetching.
+                async for step in service.recheck(
                     session=session,
                     principal=Principal.operator(),
                     policy=FetchPolicy.from_settings(cfg),
                     district_id=district_id,
-                    on_progress=advance,
-                )
+                ):
+                    await session.commit()
+                    advance(step.done, step.total)
+                    summary = step.summary
+                return summary
 
     summary = run(go)
     console.print(

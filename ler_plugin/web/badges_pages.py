@@ -1,9 +1,9 @@
 """The teacher's badge pages: import an Open Badge one holds, and accept or decline pending claims.
 
-`import_badge` commits part-way (before it fetches and verifies, so no transaction waits on an
-issuer's server). The `page` wrapper suits that: its session has ``expire_on_commit=False``, the
-service's commit only ends the read-only first half, and the wrapper commits the rest (the
-badge, the record, the audit event) when the handler returns.
+An import is three steps (see `badges.service`): the page commits after the first, which only
+read (so no transaction waits on an issuer's server while `check` fetches); its session has
+``expire_on_commit=False``, and the `page` wrapper commits the rest (the badge, the record, the
+audit event) when the handler returns.
 """
 
 from __future__ import annotations
@@ -126,12 +126,12 @@ async def import_page(ctx: PageContext) -> Response:
     if form.submission is None:
         return await _badges_page(ctx, errors=form.errors, status=400)
     try:
-        result = await badges.import_badge(
-            session=ctx.session,
-            principal=ctx.principal,
-            submission=form.submission,
-            policy=FetchPolicy.from_settings(ctx.settings),
+        received = await badges.receive_import(
+            session=ctx.session, principal=ctx.principal, submission=form.submission
         )
+        await ctx.session.commit()  # reads only: nothing is held while issuers are fetched
+        checked = await badges.check(received, policy=FetchPolicy.from_settings(ctx.settings))
+        result = await badges.import_badge(session=ctx.session, checked=checked)
     except BadgeError as exc:
         if exc.code not in REFUSAL_CODES:
             # The badge could not be read at all (not a badge, no baked assertion, unsafe SVG).

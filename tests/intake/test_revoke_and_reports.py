@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from ler_plugin.badges import service as badges
 from ler_plugin.fetch import FetchPolicy
@@ -39,16 +39,24 @@ async def _posted(live_server, session_factory, site: BadgeSite, email: str):  #
     return district_id, teacher_id, bearer, answer["badgeId"]
 
 
-async def _recheck(session_factory, district_id: int, **options: Any) -> badges.RecheckSummary:  # type: ignore[no-untyped-def]
-    """The operator's recheck of one district, the way `ler-plugin badges recheck` runs it."""
+async def _recheck(  # type: ignore[no-untyped-def]
+    session_factory, district_id: int, on_progress: Callable[[int, int], None] | None = None
+) -> badges.RecheckSummary:
+    """The operator's recheck of one district, the way `ler-plugin badges recheck` runs it:
+    the edge commits each unit of work the service yields."""
+    summary = badges.RecheckSummary()
     async with session_factory() as session:
-        return await badges.recheck(
+        async for step in badges.recheck(
             session=session,
             principal=Principal.operator(),
             policy=FetchPolicy(allow_insecure_loopback=True),
             district_id=district_id,
-            **options,
-        )
+        ):
+            await session.commit()
+            if on_progress:
+                on_progress(step.done, step.total)
+            summary = step.summary
+    return summary
 
 
 async def test_provider_revokes_and_the_teacher_sees_why(
