@@ -16,7 +16,6 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ler_plugin.config import Settings
@@ -32,7 +31,6 @@ from ler_plugin.lti.launch import (
 )
 from ler_plugin.lti.models import Platform
 from ler_plugin.principal import Principal
-from ler_plugin.wallet.models import Teacher, TeacherIdentity
 
 CLIENT_ID = "teacher-wallet-demo"
 DEPLOYMENT_ID = "demo-deployment-1"
@@ -230,7 +228,8 @@ def jwks(settings: Settings) -> dict[str, Any]:
 
 
 async def register(*, session: AsyncSession, settings: Settings, district_id: int) -> Platform:
-    """Register the demo LMS for the demo district (once), and link Ana to the seeded Ana Flores."""
+    """Register the demo LMS for the demo district (once). Ana's first launch finds the seeded
+    Ana Flores by the email the demo LMS vouches for (the wallet's matching rules)."""
     found = await service.find_platform(
         session=session, issuer=issuer(settings), client_id=CLIENT_ID
     )
@@ -249,24 +248,6 @@ async def register(*, session: AsyncSession, settings: Settings, district_id: in
             deployment_ids=[DEPLOYMENT_ID],
         ),
     )
-    ana = USERS["ana"]
-    linked = await session.scalar(
-        select(TeacherIdentity.id).where(
-            TeacherIdentity.platform_id == platform.id, TeacherIdentity.subject == ana.sub
-        )
-    )
-    seeded = await session.scalar(
-        select(Teacher.id)
-        .where(Teacher.district_id == district_id, Teacher.display_name == ana.name)
-        .order_by(Teacher.id)
-    )
-    if linked is None and seeded is not None:
-        session.add(
-            TeacherIdentity(
-                teacher_id=seeded, platform_id=platform.id, issuer=platform.issuer, subject=ana.sub
-            )
-        )
-        await session.flush()
     return platform
 
 
