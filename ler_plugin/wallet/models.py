@@ -54,7 +54,9 @@ class Teacher(Base):
     """A person who teaches in a district. Everyone who launches the tool is one."""
 
     __tablename__ = "teacher"
-    __table_args__ = (UniqueConstraint("district_id", "sourced_id"),)
+    __table_args__ = (
+        Index("ix_teacher_district_sourced_id", "district_id", "sourced_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(

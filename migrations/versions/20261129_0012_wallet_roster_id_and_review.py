@@ -25,29 +25,31 @@ depends_on: str | Sequence[str] | None = None
 PREFIX = "needs review: "
 
 
+CHECK = "review IN ('none', 'needed')"
+CHECK_NAME = "ck_record_record_review"
+INDEX = "ix_teacher_district_sourced_id"
+
+# Plain ALTER TABLE on both databases, never SQLite's batch copy: rebuilding `teacher` or
+# `record` drops the old table, and with foreign keys on that deletes every wallet, record and
+# evidence row hanging from it (ON DELETE CASCADE).
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("teacher", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("sourced_id", sa.String(length=255), nullable=True))
-        batch_op.create_unique_constraint(
-            op.f("uq_teacher_district_id_sourced_id"), ["district_id", "sourced_id"]
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    op.add_column("teacher", sa.Column("sourced_id", sa.String(length=255), nullable=True))
+    op.create_index(INDEX, "teacher", ["district_id", "sourced_id"], unique=True)
+    if sqlite:  # SQLite adds a CHECK only with the column
+        op.execute(
+            "ALTER TABLE record ADD COLUMN review VARCHAR(32) DEFAULT 'none' NOT NULL "
+            f"CONSTRAINT {CHECK_NAME} CHECK ({CHECK})"
         )
-    with op.batch_alter_table("record", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "review",
-                sa.Enum(
-                    "none",
-                    "needed",
-                    name="record_review",
-                    native_enum=False,
-                    create_constraint=True,
-                    length=32,
-                ),
-                server_default="none",
-                nullable=False,
-            )
+    else:
+        op.add_column(
+            "record",
+            sa.Column("review", sa.String(length=32), server_default="none", nullable=False),
         )
-        batch_op.add_column(sa.Column("review_note", sa.Text(), nullable=True))
+        op.create_check_constraint(CHECK_NAME, "record", CHECK)
+    op.add_column("record", sa.Column("review_note", sa.Text(), nullable=True))
     record = sa.table(
         "record",
         sa.column("status_reason", sa.Text()),
@@ -66,6 +68,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
     record = sa.table(
         "record",
         sa.column("status_reason", sa.Text()),
@@ -77,10 +80,15 @@ def downgrade() -> None:
         .where(record.c.review == "needed", record.c.status_reason.is_(None))
         .values(status_reason=PREFIX + sa.func.coalesce(record.c.review_note, ""))
     )
-    with op.batch_alter_table("record", schema=None) as batch_op:
-        batch_op.drop_column("review_note")
-        batch_op.drop_constraint(op.f("ck_record_record_review"), type_="check")
-        batch_op.drop_column("review")
-    with op.batch_alter_table("teacher", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("uq_teacher_district_id_sourced_id"), type_="unique")
-        batch_op.drop_column("sourced_id")
+    if not sqlite:
+        op.drop_constraint(CHECK_NAME, "record", type_="check")
+    op.drop_index(INDEX, table_name="teacher")
+    for table, column in (
+        ("record", "review_note"),
+        ("record", "review"),
+        ("teacher", "sourced_id"),
+    ):
+        if sqlite:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)
