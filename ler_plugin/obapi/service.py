@@ -31,7 +31,6 @@ from ler_plugin.config import Settings
 from ler_plugin.db import aware, utcnow
 from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
-from ler_plugin.fetch import FetchPolicy
 from ler_plugin.issuing import credentials as export
 from ler_plugin.issuing.keys import district_issuer
 from ler_plugin.obapi import authorization as oauth
@@ -632,22 +631,25 @@ async def credentials(
     return CredentialsPage(signed, total, size, start, since or None)
 
 
+async def receive_credential(
+    *, session: AsyncSession, access: Access, credential: dict[str, Any] | str
+) -> badges.Received:
+    """upsertCredential, step 1 (reads only): received exactly as a teacher's own import. The
+    edge commits, `badges.check` verifies with no transaction open, then `upsert_credential`."""
+    return await badges.receive_import(
+        session=session,
+        principal=access.principal,
+        submission=badges.Submission(credential=credential),
+    )
+
+
 async def upsert_credential(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    access: Access,
-    credential: dict[str, Any] | str,
+    *, session: AsyncSession, access: Access, checked: badges.Checked
 ) -> bool:
     """upsertCredential: verified exactly as a teacher's own import (the `postBadge` pipeline)
     and landed in the teacher's wallet; True when it is new, False when it was there already."""
     teacher_id, district_id = access.grant.teacher_id, access.grant.district_id
-    result = await badges.import_badge(
-        session=session,
-        principal=access.principal,
-        submission=badges.Submission(credential=credential),
-        policy=FetchPolicy.from_settings(settings),
-    )
+    result = await badges.import_badge(session=session, checked=checked)
     if result.outcome == "refused":
         reasons = "; ".join(f"{e.code}: {e.message}" for e in result.report.errors)
         raise ObApiError(

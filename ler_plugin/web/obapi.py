@@ -22,11 +22,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ler_plugin import ratelimit
+from ler_plugin.badges import service as badges
 from ler_plugin.config import Settings
 from ler_plugin.db import SYSTEM, Tenant, tenant_scope
 from ler_plugin.districts import service as districts
 from ler_plugin.districts.models import District
 from ler_plugin.errors import LerError
+from ler_plugin.fetch import FetchPolicy
 from ler_plugin.obapi import authorization as oauth
 from ler_plugin.obapi import service as obapi
 from ler_plugin.principal import Principal
@@ -301,9 +303,11 @@ async def upsert_credential(
         raise obapi.ObApiError(
             "invalid_data", "send the credential as application/json, or as text/plain (VC-JWT)"
         )
-    created = await obapi.upsert_credential(
-        session=session, settings=request.app.state.settings, access=access, credential=credential
-    )
+    received = await obapi.receive_credential(session=session, access=access, credential=credential)
+    await session.commit()  # reads only: nothing is held while issuers are fetched
+    policy = FetchPolicy.from_settings(request.app.state.settings)
+    checked = await badges.check(received, policy=policy)
+    created = await obapi.upsert_credential(session=session, access=access, checked=checked)
     status = 201 if created else 200
     if isinstance(credential, str):
         return PlainTextResponse(credential, status_code=status)

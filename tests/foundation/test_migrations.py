@@ -37,12 +37,12 @@ async def test_models_and_migrations_agree(engine) -> None:  # type: ignore[no-u
 
 
 async def test_review_text_becomes_the_review_column_and_back(fresh_database: Settings) -> None:
-    """0006 moves 'needs review: ...' out of status_reason into record.review / review_note;
+    """0007 moves 'needs review: ...' out of status_reason into record.review / review_note;
     other reasons stay; the downgrade puts the text back. Nothing stored is lost."""
     engine = make_engine(fresh_database)
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     try:
-        await migrate.upgrade(engine, fresh_database, "0005_rollup_cell_cover")
+        await migrate.upgrade(engine, fresh_database, "0006_obapi_oauth")
         async with engine.begin() as db:
             await db.execute(
                 text(
@@ -77,7 +77,7 @@ async def test_review_text_becomes_the_review_column_and_back(fresh_database: Se
         async with engine.connect() as db:
             rows = [tuple(r) for r in await db.execute(query)]
         assert rows == [(1, "needed", "hours from text", None), (2, "none", None, "revoked: x")]
-        await migrate.downgrade(engine, fresh_database, "0005_rollup_cell_cover")
+        await migrate.downgrade(engine, fresh_database, "0006_obapi_oauth")
         async with engine.connect() as db:
             reasons = list(await db.scalars(text("SELECT status_reason FROM record ORDER BY id")))
         assert reasons == ["needs review: hours from text", "revoked: x"]

@@ -7,8 +7,8 @@ No new table; new columns only (safe while the previous release still serves):
 - record.review / record.review_note: whether a person should check the record's credit, as an
   enum, with the reason. It was text in `status_reason` ("needs review: ..."); those rows move.
 
-Revision ID: 0006_wallet_roster_review
-Revises: 0005_rollup_cell_cover
+Revision ID: 0007_wallet_roster_review
+Revises: 0006_obapi_oauth
 Create Date: 2026-11-29 09:00:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_wallet_roster_review"
-down_revision: str | Sequence[str] | None = "0005_rollup_cell_cover"
+revision: str = "0007_wallet_roster_review"
+down_revision: str | Sequence[str] | None = "0006_obapi_oauth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
