@@ -72,6 +72,33 @@ class Settings(BaseSettings):
         "Default: operator,district_admin in production, * elsewhere.",
     )
 
+    smtp_url: str | None = Field(
+        default=None,
+        description="Where reminders are mailed: smtp://[user:password@]host[:port] (STARTTLS when "
+        "offered; a password only over TLS), smtps://host[:465], or file:///folder (one .eml per "
+        "message). Unset: file:// under the data folder, except in production.",
+    )
+    mail_from: str | None = Field(
+        default=None,
+        description="The From of reminders; default Teacher Wallet <wallet@host of LER_BASE_URL>.",
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps", "file"):
+            raise ValueError("must be an smtp://, smtps:// or file:// URL")
+        if parts.scheme != "file" and not parts.hostname:
+            raise ValueError("names no mail server host")
+        try:
+            parts.port  # noqa: B018 (a bad port raises here)
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:

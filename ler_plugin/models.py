@@ -5,6 +5,7 @@ from ler_plugin.badges.models import Badge, PendingClaim
 from ler_plugin.db import Base
 from ler_plugin.districts.models import District, RulesetVersion, School
 from ler_plugin.issuing.keys import DistrictIssuerKey
+from ler_plugin.licences.models import Reminder, ReminderOptOut
 from ler_plugin.lti.models import Deployment, LoginState, Platform, PlatformKeyset, ToolKey
 from ler_plugin.obapi.models import ObAuthorizationCode, ObClient, ObGrant, ObProfile, ObToken
 from ler_plugin.providers.models import Provider, ProviderCredential, ProviderIssuer
@@ -46,6 +47,8 @@ __all__ = [
     "ProviderIssuer",
     "RateCounter",
     "Record",
+    "Reminder",
+    "ReminderOptOut",
     "RollupCell",
     "RollupSchoolSpan",
     "RollupTeacherYear",

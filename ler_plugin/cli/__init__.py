@@ -12,10 +12,13 @@ from ler_plugin.cli import (
     district,
     export,
     keys,
+    licences,
     lti_config,
+    notify,
     obapi,
     platform,
     provider,
+    roster,
     rules,
     schema,
     seed,
@@ -44,6 +47,9 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(export.app, name="export")
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(obapi.app, name="obapi")
+app.add_typer(roster.app, name="roster")
+app.add_typer(licences.app, name="licences")
+app.command("notify")(notify.notify)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ler_plugin.db import Base, utcnow
@@ -28,7 +28,10 @@ class District(Base):
 
 class School(Base):
     __tablename__ = "school"
-    __table_args__ = (UniqueConstraint("district_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("district_id", "name"),
+        Index("ix_school_district_sourced_id", "district_id", "sourced_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(
@@ -36,6 +39,8 @@ class School(Base):
     )
     name: Mapped[str]
     code: Mapped[str | None] = mapped_column(String(64))
+    # The district system's id for the school (OneRoster org sourcedId, Ed-Fi schoolId).
+    sourced_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class RulesetVersion(Base):

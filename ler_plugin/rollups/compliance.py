@@ -204,13 +204,18 @@ def shipped_key(district: District) -> str:
 # --- evaluation -------------------------------------------------------------------------------
 
 
-def _facts(teacher_birth_month: int | None, licenses: Sequence[Any]) -> credit.TeacherFacts:
+def teacher_facts(teacher_birth_month: int | None, licenses: Sequence[Any]) -> credit.TeacherFacts:
+    """What the engine is told of a teacher: their licences (an early end as the expiry) and
+    birth month."""
     return credit.TeacherFacts(
         credentials=tuple(
             credit.Credential(
                 credential_class=lic.credential_class,
                 issued_on=lic.issued_on,
-                expires_on=lic.expires_on,
+                # Ended early by the district: not held from that day on.
+                expires_on=min(d for d in (lic.expires_on, lic.ended_on) if d)
+                if lic.expires_on or lic.ended_on
+                else None,
                 national_board=lic.national_board,
                 primary=lic.primary,
             )
@@ -270,7 +275,9 @@ def _evaluate(
 ) -> TeacherCompliance:
     shown, withheld = _split(rows)
     try:
-        result = credit.evaluate(ruleset, _facts(teacher.birth_month, licenses), shown, on=on)
+        result = credit.evaluate(
+            ruleset, teacher_facts(teacher.birth_month, licenses), shown, on=on
+        )
     except credit.CreditError as exc:
         return TeacherCompliance(
             teacher.id,
@@ -365,7 +372,8 @@ async def stream_district(
     on = on or dt.date.today()
     district = await _district(session, principal, district_id)
     ruleset = await ruleset_for(session=session, district=district, on=on)
-    query = _teachers(district_id)
+    # The district's staff: people a full roster no longer lists are kept, but not counted.
+    query = _teachers(district_id).where(Teacher.active.is_(True))
     if school_id is not None:
         query = query.where(summary.school_of(Teacher.id) == school_id)
     if status is not None and on == dt.date.today():
@@ -450,7 +458,8 @@ async def counts_by_school(
     cs = ComplianceStatus
     rows = await session.execute(
         select(cs.school_id, cs.status, func.count())
-        .where(cs.district_id == district_id, cs.status.in_(STATUSES))
+        .join(Teacher, Teacher.id == cs.teacher_id)
+        .where(cs.district_id == district_id, cs.status.in_(STATUSES), Teacher.active.is_(True))
         .group_by(cs.school_id, cs.status)
     )
     for school_id, status, teachers in rows:
@@ -477,6 +486,7 @@ async def refresh(
     current = and_(cs.evaluated_changes == cs.changes, cs.evaluated_on == on, cs.ruleset == tag)
     query = (
         _teachers(district_id)
+        .where(Teacher.active.is_(True))
         .add_columns(changes)
         .outerjoin(cs, cs.teacher_id == Teacher.id)
         .where(or_(cs.teacher_id.is_(None), not_(current)))

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ler_plugin.db import Base, str_enum, utcnow
@@ -56,6 +56,7 @@ class Teacher(Base):
     __tablename__ = "teacher"
     __table_args__ = (
         Index("ix_teacher_district_sourced_id", "district_id", "sourced_id", unique=True),
+        Index("ix_teacher_district_staff_id", "district_id", "staff_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +72,10 @@ class Teacher(Base):
     picture_url: Mapped[str | None] = mapped_column(String(1024))
     # Renewal cycles anchored on a birth month need only the month.
     birth_month: Mapped[int | None] = mapped_column(Integer)
+    # The employee / staff number the district's HR files carry (OneRoster `identifier`).
+    staff_id: Mapped[str | None] = mapped_column(String(64))
+    # False once a full roster import no longer lists them: kept, wallet and all, never deleted.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     wallet: Mapped[Wallet] = relationship(back_populates="teacher", uselist=False)
@@ -134,6 +139,8 @@ class License(Base):
     expires_on: Mapped[dt.date | None]
     national_board: Mapped[bool] = mapped_column(Boolean, default=False)
     primary: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Ended by the district before it expired (surrendered, revoked): not held from that day on.
+    ended_on: Mapped[dt.date | None]
 
 
 class Wallet(Base):

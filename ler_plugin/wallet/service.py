@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -142,7 +144,8 @@ class Person:
     """What a source (an LTI launch, an LMS course roster, the district's roster) says about a
     person. `email` is an address the source vouches for: the district registered the LMS and
     runs the roster, so both are taken as verified. `sourced_id` is the district's own id for
-    the person (OneRoster ``sourcedId``, LTI ``lis.person_sourcedid``)."""
+    the person (OneRoster ``sourcedId``, LTI ``lis.person_sourcedid``); `staff_id` the employee
+    number the district's HR files carry (OneRoster ``identifier``), given to a teacher made."""
 
     display_name: str
     given_name: str | None = None
@@ -150,6 +153,7 @@ class Person:
     email: str | None = None
     sourced_id: str | None = None
     lms: LmsIdentity | None = None
+    staff_id: str | None = None
 
     def cleaned(self) -> Person:
         given = (self.given_name or "").strip()[:255] or None
@@ -166,6 +170,7 @@ class Person:
             email=email[:320] if "@" in email else None,
             sourced_id=(self.sourced_id or "").strip()[:255] or None,
             lms=lms,
+            staff_id=(self.staff_id or "").strip()[:64] or None,
         )
 
 
@@ -204,6 +209,7 @@ async def find_or_create_teacher(
                 teacher = Teacher(
                     district_id=district_id,
                     sourced_id=person.sourced_id,
+                    staff_id=person.staff_id,
                     display_name=person.display_name,
                     given_name=person.given_name,
                     family_name=person.family_name,
@@ -319,6 +325,106 @@ async def _link(session: AsyncSession, teacher: Teacher, person: Person) -> None
         session=session, teacher=teacher, email=person.email
     ):
         log.warning("an email of teacher %s is held by another teacher; not moved", teacher.id)
+
+
+@dataclass(frozen=True)
+class Match:
+    teacher_id: int
+    matched_by: str  # "roster" or "email", as `FoundTeacher.matched_by`
+
+
+MANY = 1000  # people per statement in the bulk faces below
+
+
+async def match_people(
+    *, session: AsyncSession, district_id: int, people: Sequence[Person]
+) -> list[Match | None]:
+    """`find_or_create_teacher`'s rules 2 and 3 for many people at once (a roster import): the
+    roster identity, then a verified email; one query per rule and thousand people, not per
+    person. People who arrive with an LMS identity go through `find_or_create_teacher`."""
+    people = [p.cleaned() for p in people]
+    by_source: dict[str, int] = {}
+    by_email: dict[str, int] = {}
+    sourced = sorted({p.sourced_id for p in people if p.sourced_id})
+    emails = sorted({p.email for p in people if p.email})
+    for start in range(0, len(sourced), MANY):
+        rows = await session.execute(
+            select(Teacher.sourced_id, Teacher.id).where(
+                Teacher.district_id == district_id,
+                Teacher.sourced_id.in_(sourced[start : start + MANY]),
+            )
+        )
+        by_source.update({key: teacher_id for key, teacher_id in rows if key})
+    for start in range(0, len(emails), MANY):
+        rows = await session.execute(
+            select(TeacherEmail.email, TeacherEmail.teacher_id).where(
+                TeacherEmail.district_id == district_id,
+                TeacherEmail.verified.is_(True),
+                TeacherEmail.email.in_(emails[start : start + MANY]),
+            )
+        )
+        by_email.update({email: teacher_id for email, teacher_id in rows if email})
+    found: list[Match | None] = []
+    for person in people:
+        if person.sourced_id in by_source:
+            found.append(Match(by_source[person.sourced_id], "roster"))
+        elif person.email in by_email:
+            found.append(Match(by_email[person.email], "email"))
+        else:
+            found.append(None)
+    return found
+
+
+async def create_teachers(
+    *, session: AsyncSession, district_id: int, people: Sequence[Person]
+) -> list[int]:
+    """New teachers for people `match_people` did not find, each with their wallet and the email
+    their source vouches for, in bulk statements (a roster's first import: 20,000 in seconds);
+    their ids, in order. The unique keys hold against anyone arriving at the same moment: the
+    statement fails, and the caller's transaction with it. The caller audits."""
+    people = [p.cleaned() for p in people]
+    teachers, wallets, emails = (_table(m) for m in (Teacher, Wallet, TeacherEmail))
+    ids: list[int] = []
+    for start in range(0, len(people), MANY):
+        chunk = people[start : start + MANY]
+        made = list(
+            await session.scalars(
+                insert(teachers).returning(teachers.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "district_id": district_id,
+                        "display_name": p.display_name,
+                        "given_name": p.given_name,
+                        "family_name": p.family_name,
+                        "sourced_id": p.sourced_id,
+                        "staff_id": p.staff_id,
+                    }
+                    for p in chunk
+                ],
+            )
+        )
+        await session.execute(insert(wallets), [{"teacher_id": i} for i in made])
+        vouched = [
+            {
+                "district_id": district_id,
+                "teacher_id": i,
+                "email": p.email,
+                "verified": True,
+                "source": "roster",
+            }
+            for i, p in zip(made, chunk, strict=True)
+            if p.email
+        ]
+        if vouched:
+            await session.execute(insert(emails), vouched)
+        ids += made
+    return ids
+
+
+def _table(model: Any) -> Table:
+    # Core statements on the tables: the ORM's bulk path costs several times more per row.
+    table: Table = model.__table__
+    return table
 
 
 # --- records: one way in ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ler_plugin.credit.categories import category_label
 from ler_plugin.districts import service as districts
 from ler_plugin.districts.models import District
 from ler_plugin.errors import Forbidden
+from ler_plugin.licences import tracking
 from ler_plugin.lti import service as lti_service
 from ler_plugin.lti.models import Deployment, Platform
 from ler_plugin.principal import Principal, Role
@@ -96,7 +97,7 @@ class Compliance:
 
     statuses: list[str]
     by_school: list[tuple[str, dict[str, int]]]
-    at_risk: list[tuple[str, str, str]]  # teacher, school, status label
+    at_risk: list[tuple[str, str, str, dt.date | None]]  # teacher, school, status, cycle end
 
 
 def admin_district(principal: Principal) -> int:
@@ -173,7 +174,12 @@ async def compliance(*, session: AsyncSession, principal: Principal) -> Complian
             session=session, principal=principal, district_id=district_id, status=status, first=100
         )
         at_risk += [
-            (c.display_name, names.get(c.school_id, NO_SCHOOL), COMPLIANCE_LABELS[status])
+            (
+                c.display_name,
+                names.get(c.school_id, NO_SCHOOL),
+                COMPLIANCE_LABELS[status],
+                c.result.cycle.end if c.result else None,
+            )
             for c in found.items
         ]
     return Compliance(
@@ -206,6 +212,10 @@ async def dashboard_page(ctx: PageContext) -> Response:
         compliance_labels=COMPLIANCE_LABELS,
         downloads=downloads(ctx, district_id, today),
         deployments=await pending_deployments(session=ctx.session, principal=ctx.principal),
+        expiring=await tracking.expiring(
+            session=ctx.session, principal=ctx.principal, district_id=district_id, today=today
+        ),
+        soon=tracking.SOON,
         notice=NOTICES.get(ctx.request.query_params.get("notice", "")),
     )
 

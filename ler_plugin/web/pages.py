@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from ler_plugin.credit.categories import CATEGORIES
 from ler_plugin.districts.models import District
+from ler_plugin.licences import reminders, tracking
 from ler_plugin.wallet import evidence as evidence_files
 from ler_plugin.wallet import export
 from ler_plugin.wallet import service as wallets
@@ -58,6 +59,8 @@ VISIBILITY_LABELS = {
     Visibility.PUBLIC: "Public (can be shared)",
 }
 NOTICES = {
+    "reminders_on": "You will get an email before your licence expires or your cycle ends.",
+    "reminders_off": "No more reminder emails: you can turn them back on here.",
     "added": "Your learning was added and sent to your district for approval.",
     "visibility": "Who can see that record was updated.",
 }
@@ -114,8 +117,14 @@ async def wallet_page(ctx: PageContext) -> Response:
     compliance = await slots.compliance_for(
         session=ctx.session, principal=ctx.principal, teacher=teacher
     )
+    today = dt.date.today()
+    licences = await tracking.teacher_licences(
+        session=ctx.session, principal=ctx.principal, teacher_id=teacher.id
+    )
     return ctx.render(
         "wallet.html",
+        deadlines=tracking.licence_deadlines(licences, today),
+        reminders_on=not await reminders.opted_out(session=ctx.session, teacher_id=teacher.id),
         **LABELS,
         teacher=teacher,
         district=district,
@@ -284,6 +293,13 @@ async def update_visibility(ctx: PageContext) -> Response:
 
 
 @page
+async def set_reminders(ctx: PageContext) -> Response:
+    wanted = ctx.field("reminders") == "on"
+    await reminders.set_reminders(session=ctx.session, principal=ctx.principal, wanted=wanted)
+    return ctx.redirect("/app/wallet", notice="reminders_on" if wanted else "reminders_off")
+
+
+@page
 async def evidence_download(ctx: PageContext) -> Response:
     """An uploaded evidence file, to its teacher or to an admin of the record's district."""
     item = await ctx.session.get(Evidence, int(ctx.request.path_params["evidence_id"]))
@@ -339,7 +355,7 @@ async def transcript_page(ctx: PageContext) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    from ler_plugin.web import dashboard, share
+    from ler_plugin.web import dashboard, licences, share
 
     return [
         Route("/app/wallet", wallet_page, methods=["GET"]),
@@ -348,9 +364,11 @@ def routes() -> list[BaseRoute]:
             "/app/wallet/records/{record_id:int}/visibility", update_visibility, methods=["POST"]
         ),
         Route("/app/wallet/evidence/{evidence_id:int}", evidence_download, methods=["GET"]),
+        Route("/app/wallet/reminders", set_reminders, methods=["POST"]),
         Route("/app/wallet/export.csv", export_csv, methods=["GET"]),
         Route("/app/wallet/transcript", transcript_page, methods=["GET"]),
         *share.routes(),
         *dashboard.routes(),
+        *licences.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

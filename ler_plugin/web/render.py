@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ler_plugin.config import Settings
 from ler_plugin.errors import LerError
+from ler_plugin.licences.tracking import in_days
 from ler_plugin.principal import Principal, Role
 from ler_plugin.web.security import (
     CSRF_FIELD,
@@ -51,6 +52,11 @@ def _day(value: dt.date | dt.datetime | None) -> str:
     return f"{value:%b} {value.day}, {value.year}"
 
 
+def _from_today(value: dt.date) -> str:
+    """'in 45 days', 'today', '3 days ago'."""
+    return in_days((value - dt.date.today()).days)
+
+
 def _image_url(value: str | None) -> str:
     """Image addresses that came from outside: web addresses and inline images, nothing else."""
     if not value:
@@ -70,6 +76,7 @@ environment = Environment(
 environment.filters["hours"] = _hours
 environment.filters["day"] = _day
 environment.filters["image_url"] = _image_url
+environment.filters["from_today"] = _from_today
 
 
 def security_headers(response: Response, settings: Settings, ancestors: list[str]) -> Response:
