@@ -30,6 +30,7 @@ from ler_plugin.districts.models import District
 from ler_plugin.errors import LerError
 from ler_plugin.fetch import FetchPolicy
 from ler_plugin.obapi import authorization as oauth
+from ler_plugin.obapi import discovery as sdd
 from ler_plugin.obapi import service as obapi
 from ler_plugin.principal import Principal
 from ler_plugin.wallet import service as wallets
@@ -38,7 +39,7 @@ from ler_plugin.web.render import PageContext, page, plain_page
 from ler_plugin.web.security import content_security_policy, origin_of
 from ler_plugin.web.session import principal_from_request, session_cookie
 
-API = "/d/{district}" + obapi.PATH
+API = "/d/{district}" + sdd.PATH
 JSON_TYPES = ("application/json", "application/vc+ld+json", "application/ld+json")
 # Imsx_CodeMinorFieldValue for each HTTP status this API answers with.
 CODE_MINOR = {
@@ -180,7 +181,7 @@ async def _limit(request: Request, what: str) -> None:
 
 
 def _discovery(request: Request, district: District) -> Response:
-    body = obapi.discovery(request.app.state.settings, district)
+    body = sdd.discovery(request.app.state.settings, district)
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
 
 
@@ -193,7 +194,7 @@ async def sole_discovery(request: Request) -> Response:
     with tenant_scope(SYSTEM):
         async with request.app.state.session_factory() as session:
             try:
-                district = await obapi.sole_district(session=session)
+                district = await sdd.sole_district(session=session)
             except LerError as exc:
                 return imsx(exc.status, exc.message)
     return _discovery(request, district)
@@ -282,7 +283,7 @@ async def get_credentials(request: Request, session: AsyncSession, district: Dis
         offset=params.get("offset"),
         since=params.get("since"),
     )
-    base = obapi.api_base(request.app.state.settings, district)
+    base = sdd.api_base(request.app.state.settings, district)
     headers = {"X-Total-Count": str(found.total), "Link": _links(base, found)}
     return JSONResponse({"credential": found.credentials}, headers=headers)
 
