@@ -1,18 +1,17 @@
-"""The Open Badges API's tests: 1EdTech's JSON Schemas (tests/data/ob3-api), a client app on
-127.0.0.1 whose callback a browser is redirected to, and the steps every flow shares (register,
-consent in a browser, exchange the code). The client side is Authlib's OAuth 2.0 *client*
+"""The Open Badges API's tests: 1EdTech's JSON Schemas (read from the public spec repository
+through tests/conformance.py, never copied here), a client app on 127.0.0.1 whose callback a
+browser is redirected to, and the steps every flow shares (register, consent in a browser,
+exchange the code). The client side is Authlib's OAuth 2.0 *client*
 (httpx), not the server code under test."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,9 +27,10 @@ from ler_plugin.config import Settings
 from ler_plugin.principal import Principal
 from ler_plugin.sessions import issue_token
 from ler_plugin.wallet.models import RecordKind, RecordStatus, Visibility
-from tests import factories
+from tests import conformance, factories
 
-SCHEMAS = Path(__file__).parents[1] / "data" / "ob3-api"
+# 1EdTech publishes the OB 3.0 JSON Schemas and OpenAPI file from the spec repository's gh-pages.
+SPEC_SITE = "gh-pages"
 SCOPES = [
     "https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.readonly",
     "https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.upsert",
@@ -40,13 +40,13 @@ SCOPES = [
 
 
 def schema(name: str) -> jsonschema.Draft201909Validator:
-    loaded = json.loads((SCHEMAS / f"{name}.json").read_text())
+    loaded = conformance.read_json(conformance.OB_SPEC, f"docs/schema/{name}.json", SPEC_SITE)
     return jsonschema.Draft201909Validator(loaded)
 
 
 def service_description_schema() -> jsonschema.Draft201909Validator:
     """ServiceDescriptionDocument from the spec's OpenAPI file (its components reference each other)."""
-    openapi = json.loads((SCHEMAS / "openapi.json").read_text())
+    openapi = conformance.read_json(conformance.OB_SPEC, "docs/openapi/openapi.json", SPEC_SITE)
     root = {
         "components": openapi["components"],
         "$ref": "#/components/schemas/ServiceDescriptionDocument",
