@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from ler_plugin import rollups
 from ler_plugin.config import Settings
 from ler_plugin.db import make_engine, make_session_factory
 from tests.conftest import LiveServer, _drop_schema, free_port, fresh_settings
@@ -37,7 +38,7 @@ async def test_an_operator_lists_and_removes_a_districts_apps(tmp_path: Path) ->
     try:
         upgraded = _cli(settings, "db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-        engine = make_engine(settings)
+        engine = rollups.install(make_engine(settings))
         teacher = await make_teacher(make_session_factory(engine), settings)
         await engine.dispose()
         server = LiveServer(settings)
